@@ -1,0 +1,32 @@
+# MAX-MNIST serving image. Build: docker build -t max-mnist .   Run: docker run -p 5000:5000 max-mnist
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+ARG model_bucket=models
+ARG model_file=mnist_cnn.h5
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /workspace
+RUN python3 -m venv /opt/venv
+COPY requirements.txt .
+RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+COPY md5sums.txt .
+COPY scripts/fetch_model.py scripts/
+COPY models/ models/
+RUN python3 scripts/fetch_model.py --bucket "${model_bucket}" --file "${model_file}" \
+    && md5sum -c md5sums.txt
+
+FROM ${BASE_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    MODEL_PATH=/workspace/assets/mnist_cnn.h5 PORT=5000
+RUN useradd --system --uid 10001 --home-dir /workspace --shell /usr/sbin/nologin maxmnist
+WORKDIR /workspace
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /workspace/assets assets/
+COPY config.py app.py gunicorn.conf.py ./
+COPY api/ api/
+COPY core/ core/
+USER 10001
+EXPOSE 5000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/model/metadata' % os.environ.get('PORT', '5000'), timeout=4)"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

@@ -1,0 +1,86 @@
+"""POST /model/predict: one or several image files in, ranked digit probabilities out."""
+from flask import current_app, request
+from flask_restx import Resource, fields
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
+
+from api.namespace import current_model, model_ns
+
+FIELD = "image"
+MAX_FILENAME = 255
+
+upload_parser = model_ns.parser()
+upload_parser.add_argument(
+    FIELD, type=FileStorage, location="files", required=True,
+    help="An image of one handwritten digit (PNG, JPEG, GIF, BMP, TIFF or WebP). Repeat the "
+         "field to send a batch: each file gets its own result, in the order sent.")
+
+prediction_schema = model_ns.model("Prediction", {
+    "prediction": fields.Integer(required=True, min=0, max=9, description="A digit"),
+    "probability": fields.Float(required=True, min=0, max=1,
+                                description="The model's probability for that digit"),
+})
+batch_entry_schema = model_ns.model("BatchEntry", {
+    "filename": fields.String(required=True, description="The uploaded file's name"),
+    "status": fields.String(required=True, enum=["ok", "error"]),
+    "predictions": fields.List(fields.Nested(prediction_schema),
+                               description="All ten digits, most likely first (when ok)"),
+    "message": fields.String(description="What is wrong with this file (when error)"),
+})
+predict_schema = model_ns.model("PredictResponse", {
+    "status": fields.String(required=True, enum=["ok"], example="ok"),
+    "predictions": fields.List(
+        fields.Nested(prediction_schema),
+        description="One file sent: all ten digits ranked by probability; the first entry is "
+                    "the predicted digit"),
+    "results": fields.List(
+        fields.Nested(batch_entry_schema),
+        description="Several files sent: one entry per file, in the order sent"),
+})
+error_schema = model_ns.model("Error", {
+    "status": fields.String(required=True, enum=["error"], example="error"),
+    "message": fields.String(required=True, description="What went wrong and how to fix it"),
+    "request_id": fields.String(description="Quote this when reporting a server error"),
+})
+
+
+def _uploads():
+    """The files sent in the `image` field, or a 400 saying what was sent instead."""
+    files = request.files.getlist(FIELD)
+    if not files:
+        others = sorted(request.files)
+        hint = f" (files came in {', '.join(others)})" if others else ""
+        raise BadRequest(f"send the image as multipart/form-data in the field '{FIELD}'{hint}")
+    limit = current_app.config["MAX_BATCH_FILES"]
+    if len(files) > limit:
+        raise BadRequest(f"{len(files)} files sent; at most {limit} fit in one request")
+    return files
+
+
+def _entry(name, outcome):
+    if isinstance(outcome, Exception):
+        return {"filename": name, "status": "error", "message": str(outcome)}
+    return {"filename": name, "status": "ok", "predictions": outcome}
+
+
+@model_ns.route("/predict")
+class Predict(Resource):
+    @model_ns.expect(upload_parser)
+    @model_ns.response(200, "Predictions", predict_schema)
+    @model_ns.response(400, "Not an image, or no file in the 'image' field", error_schema)
+    @model_ns.response(413, "Upload or image too large", error_schema)
+    @model_ns.response(422, "No digit found in the image", error_schema)
+    def post(self):
+        """Predict the handwritten digit in each uploaded image.
+
+        One file: `predictions` ranks all ten digits. Several files: `results` has one entry
+        per file; a file that cannot be read fails only its own entry.
+        """
+        files = _uploads()
+        outcomes = current_model().predict([storage.read() for storage in files])
+        if len(files) == 1:
+            if isinstance(outcomes[0], Exception):
+                raise outcomes[0]
+            return {"status": "ok", "predictions": outcomes[0]}
+        return {"status": "ok", "results": [_entry((storage.filename or "")[:MAX_FILENAME], outcome)
+                                            for storage, outcome in zip(files, outcomes)]}

@@ -1,0 +1,46 @@
+"""MAX-MNIST: the application factory. `python app.py` runs Flask's development server.
+
+Production serving goes through gunicorn: `gunicorn -c gunicorn.conf.py 'app:create_app()'`.
+"""
+import logging
+
+from flask import Flask
+
+import config
+from api import RequestIdFilter, create_api
+from api.namespace import EXTENSION_KEY
+from core.model import ModelWrapper
+
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s req=%(request_id)s: %(message)s"
+
+
+def configure_logging(level):
+    """One stream handler on the root logger, every record stamped with its request id."""
+    root = logging.getLogger()
+    if not any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.addFilter(RequestIdFilter())
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def create_app(overrides=None, model=None):
+    """Build the service. `overrides` replaces settings from the environment; `model` reuses an
+    already loaded ModelWrapper (otherwise the model at MODEL_PATH is loaded, once)."""
+    settings = config.from_env()
+    settings.update(overrides or {})
+    configure_logging(settings["LOG_LEVEL"])
+    app = Flask(__name__)
+    app.config.from_mapping(settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"]
+    app.extensions[EXTENSION_KEY] = model or ModelWrapper(
+        settings["MODEL_PATH"], settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"])
+    create_api(app)
+    return app
+
+
+if __name__ == "__main__":
+    development = create_app()
+    development.run(host=development.config["HOST"], port=development.config["PORT"],
+                    debug=development.config["DEBUG"])

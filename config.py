@@ -1,0 +1,44 @@
+"""Every setting of MAX-MNIST in one place: environment variables with defaults.
+
+The README's configuration table lists each one. Limits live here too, so there is exactly one
+place to look up (and change) what the service accepts.
+"""
+import os
+
+API_TITLE = "MAX-MNIST"
+API_VERSION = "2.0.0"
+API_DESCRIPTION = ("Classify a handwritten digit (0-9) in an image: a Keras CNN trained on MNIST, "
+                   "behind the Model Asset eXchange REST API.")
+
+
+def _flag(value):
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _words(value):
+    return [word for word in str(value).replace(",", " ").split() if word]
+
+
+# name: (default, parser). Order is the README table's order.
+SETTINGS = {
+    "HOST": ("0.0.0.0", str),  # nosec B104 - a container must listen beyond loopback
+    "PORT": (5000, int),
+    "DEBUG": (False, _flag),
+    "LOG_LEVEL": ("INFO", str),
+    "MODEL_PATH": ("assets/mnist_cnn.h5", str),
+    "MAX_UPLOAD_BYTES": (8 * 1024 * 1024, int),
+    "MAX_BATCH_FILES": (64, int),
+    "MAX_IMAGE_PIXELS": (16_000_000, int),
+    "MAX_IMAGE_SIDE": (10_000, int),
+    "CORS_ENABLE": (False, _flag),
+    "CORS_ORIGINS": ([], _words),
+}
+
+
+def from_env(environ=None):
+    """The settings as a dict of upper-case names, environment values parsed over defaults."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for name, (default, parse) in SETTINGS.items():
+        settings[name] = parse(environ[name]) if name in environ else default
+    return settings

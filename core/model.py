@@ -1,0 +1,85 @@
+"""The MAX model wrapper: one public `predict()` running three separately testable stages."""
+import logging
+import pathlib
+
+import numpy as np
+
+from core.digit import ImageError, prepare_digit
+
+log = logging.getLogger(__name__)
+
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing, truncated or not the network this service expects."""
+
+
+def load_inference(model_path):
+    """Load the Keras .h5 once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`."""
+    path = pathlib.Path(model_path)
+    if not path.is_file():
+        raise ModelLoadError(f"model file {path} not found; run `make install` to fetch it")
+    import keras
+    import tensorflow as tf
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # h5py/keras raise many types for a damaged file
+        raise ModelLoadError(f"model file {path} cannot be loaded: {error}") from error
+    if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (10,):
+        raise ModelLoadError(f"model file {path} maps {model.input_shape} to {model.output_shape};"
+                             " expected (None, 28, 28, 1) to (None, 10)")
+    infer = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True,
+                        input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+
+    def run(batch):
+        return infer(tf.constant(batch, dtype=tf.float32)).numpy()
+
+    run(np.zeros((1, 28, 28, 1), dtype=np.float32))
+    log.info("model %s loaded (%d parameters)", path, model.count_params())
+    return run
+
+
+class ModelWrapper:
+    """Digits from image uploads: `_pre_process` -> `_predict` -> `_post_process`."""
+
+    MODEL_META_DATA = {
+        "id": "max-mnist",
+        "name": "MAX-MNIST handwritten digit classifier",
+        "description": "A Keras convolutional network trained on the MNIST training set; "
+                       "recognises one handwritten digit (0-9) per image.",
+        "type": "Image Classification",
+        "source": "https://github.com/IBM/MAX-MNIST",
+        "license": "Apache-2.0",
+    }
+
+    def __init__(self, model_path, max_pixels, max_side, inference=None):
+        self._max_pixels = max_pixels
+        self._max_side = max_side
+        self._inference = inference or load_inference(model_path)
+
+    def _pre_process(self, upload):
+        """Upload bytes to a 28x28 float32 MNIST-style digit (raises ImageError)."""
+        return prepare_digit(upload, self._max_pixels, self._max_side)
+
+    def _predict(self, digits):
+        """A [n, 28, 28] batch to [n, 10] probabilities, in one model call."""
+        return self._inference(digits[..., np.newaxis])
+
+    @staticmethod
+    def _post_process(probabilities):
+        """One row of probabilities to all ten digits ranked, most likely first."""
+        ranked = np.argsort(-probabilities, kind="stable")
+        return [{"prediction": int(digit), "probability": float(probabilities[digit])}
+                for digit in ranked]
+
+    def predict(self, uploads):
+        """For each upload, in order: its ranked predictions, or the ImageError it raised."""
+        prepared = []
+        for upload in uploads:
+            try:
+                prepared.append(self._pre_process(upload))
+            except ImageError as error:
+                prepared.append(error)
+        digits = [item for item in prepared if not isinstance(item, ImageError)]
+        rows = iter(self._predict(np.stack(digits)) if digits else ())
+        return [item if isinstance(item, ImageError) else self._post_process(next(rows))
+                for item in prepared]

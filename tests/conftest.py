@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from app import create_app
+from core.model import ModelWrapper
+from tests.helpers import MODEL_PATH, Server, gunicorn_command, shared_dir
+from training.mnist import load_split
+
+
+@pytest.fixture(scope="session")
+def wrapper():
+    """The committed model, loaded once for the whole session."""
+    assert MODEL_PATH.is_file(), f"{MODEL_PATH} missing: run `make install` (make test does)"
+    return ModelWrapper(MODEL_PATH, max_pixels=16_000_000, max_side=10_000)
+
+
+@pytest.fixture
+def app(wrapper):
+    return create_app({"TESTING": True}, model=wrapper)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The real service under gunicorn, as `make run` starts it, on a free loopback port."""
+    running = Server(gunicorn_command(workers=1))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    """The official MNIST test set (uint8 images, labels), when ../shared has it."""
+    images, labels = load_split(shared_dir("mnist"), "test")
+    return images, labels.astype(np.int64)

@@ -1,0 +1,84 @@
+"""Shared test helpers: build image files in memory, find the shared data, run the server."""
+import io
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHARED = pathlib.Path(os.environ.get("MAX_MNIST_SHARED", ROOT.parent / "shared"))
+MODEL_PATH = ROOT / "assets" / "mnist_cnn.h5"
+# The original project's samples and what they show (image6 is absent).
+SEED_DIGITS = {0: 8, 1: 7, 2: 1, 3: 7, 4: 1, 5: 2, 7: 9, 8: 5, 9: 4}
+
+
+def encode(image, fmt="PNG", **save_args):
+    """A Pillow image (or a uint8 array) as the bytes of an image file."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **save_args)
+    return buffer.getvalue()
+
+
+def shared_dir(*parts):
+    """A folder under ../shared, or skip: a user's fresh clone does not have it."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (it exists only beside the project's own checkout)")
+    return path
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """A real server process on a free loopback port, stopped by `stop()`."""
+
+    def __init__(self, command, env=None, timeout=90):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **(env or {})}
+        self.process = subprocess.Popen(command, cwd=ROOT, env=environment,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._wait(timeout)
+
+    def _wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.output()}")
+            try:
+                if requests.get(self.url + "/model/metadata", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"server did not answer within {timeout}s:\n{self.output()}")
+
+    def output(self):
+        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def gunicorn_command(workers=1):
+    return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--workers",
+            str(workers), "app:create_app()"]

@@ -1,0 +1,57 @@
+"""The real service under gunicorn, over real HTTP, as MAX's own tests/test.py does it."""
+import numpy as np
+import pytest
+import requests
+
+from tests.helpers import ROOT, SEED_DIGITS, encode, shared_dir
+
+SAMPLES = sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in (".png", ".jpg"))
+
+
+def predict(server, *files):
+    response = requests.post(server.url + "/model/predict",
+                             files=[("image", (name, data)) for name, data in files], timeout=30)
+    return response
+
+
+def test_metadata(server):
+    response = requests.get(server.url + "/model/metadata", timeout=10)
+    assert response.status_code == 200
+    assert response.json()["id"] == "max-mnist"
+
+
+def test_swagger(server):
+    spec = requests.get(server.url + "/swagger.json", timeout=10).json()
+    assert "/model/predict" in spec["paths"]
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_every_committed_sample_comes_back_right(server, path):
+    response = predict(server, (path.name, path.read_bytes()))
+    assert response.status_code == 200
+    assert response.json()["predictions"][0]["prediction"] == int(path.name[0])
+
+
+@pytest.mark.parametrize("index", sorted(SEED_DIGITS))
+def test_the_original_projects_samples(server, index):
+    path = shared_dir("seed", "samples") / f"image{index}.jpeg"
+    body = predict(server, (path.name, path.read_bytes())).json()
+    assert body["status"] == "ok"
+    assert body["predictions"][0]["prediction"] == SEED_DIGITS[index]
+
+
+def test_digits_rendered_from_the_mnist_test_set(server, mnist_test):
+    images, labels = mnist_test
+    picks = np.random.default_rng(3).choice(len(images), 64, replace=False)
+    files = [(f"mnist{i}.png", encode(images[i])) for i in picks]
+    body = predict(server, *files).json()
+    predicted = [r["predictions"][0]["prediction"] for r in body["results"]]
+    assert sum(p == labels[i] for p, i in zip(predicted, picks)) >= 63
+
+
+def test_bad_input_is_a_400_not_a_500(server):
+    response = predict(server, ("notes.txt", b"just some text"))
+    assert response.status_code == 400
+    assert response.json()["status"] == "error"
+    response = requests.post(server.url + "/model/predict", timeout=10)
+    assert response.status_code == 400

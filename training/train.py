@@ -1,0 +1,191 @@
+"""Train the MAX-MNIST CNN on the official MNIST training set and save it as HDF5.
+
+    python -m training.train ../shared/mnist --out models/mnist_cnn.h5
+
+Every training image goes through the same `normalise_digit` the server applies to uploads, so
+training and serving see digits made the same way. A second, distorted copy of each image
+(thick and thin strokes, slant, squash) is normalised too; each epoch draws from both. The last
+5,000 training images (after a seeded shuffle) are held out for validation; the test set is only
+read at the end, for the report. Batch-norm is folded into the convolution weights before
+saving, so the served model is plain Conv/Dense layers.
+"""
+import argparse
+import json
+import logging
+import pathlib
+import platform
+import sys
+import time
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from core.digit import normalise_digit
+from training.mnist import load_split
+
+log = logging.getLogger("training")
+VALIDATION_SIZE = 5000
+
+
+def distort(image, rng):
+    """One random, plausible variant of a 28x28 uint8 digit: stroke width, slant, aspect."""
+    big = Image.fromarray(image).resize((84, 84), Image.Resampling.BILINEAR)
+    stroke = rng.choice(["thin", "same", "thick", "thicker"], p=[0.2, 0.3, 0.3, 0.2])
+    if stroke == "thin":
+        big = big.filter(ImageFilter.MinFilter(3))
+    elif stroke == "thick":
+        big = big.filter(ImageFilter.MaxFilter(5))
+    elif stroke == "thicker":
+        big = big.filter(ImageFilter.MaxFilter(7))
+    angle = np.deg2rad(rng.uniform(-15, 15))
+    shear = rng.uniform(-0.25, 0.25)
+    scale_x, scale_y = np.exp(rng.uniform(-0.3, 0.3, size=2))
+    cos, sin = np.cos(angle), np.sin(angle)
+    forward = np.array([[cos * scale_x, (-sin + shear) * scale_y], [sin * scale_x, cos * scale_y]])
+    inverse = np.linalg.inv(forward)
+    centre = np.array([42.0, 42.0])
+    offset = centre - inverse @ centre
+    coefficients = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
+    big = big.transform((84, 84), Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR)
+    return np.asarray(big, dtype=np.float32) / 255.0
+
+
+def normalise_all(images, rng=None):
+    """Normalise uint8 digits (optionally distorted first) exactly as the server does."""
+    out = np.empty((len(images), 28, 28), dtype=np.float32)
+    for i, image in enumerate(images):
+        grey = distort(image, rng) if rng is not None else image / np.float32(255.0)
+        out[i] = normalise_digit(grey)
+    return out
+
+
+def build_model(keras):
+    """Two VGG-style conv blocks, one 3x3 valid conv, dropout, softmax: about 170k parameters."""
+    layers = keras.layers
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = inputs
+    for filters in (32, 32, "pool", 64, 64, "pool"):
+        if filters == "pool":
+            x = layers.MaxPooling2D()(x)
+            continue
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.Conv2D(128, 3, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.4)(x)
+    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="max_mnist_cnn")
+
+
+def fold_batch_norm(keras, trained):
+    """The same network with each BatchNormalization folded into the convolution before it."""
+    layers = keras.layers
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = inputs
+    pending = None
+    for layer in trained.layers[1:]:
+        if isinstance(layer, layers.Conv2D):
+            pending = layer
+            continue
+        if isinstance(layer, layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            factor = gamma / np.sqrt(variance + layer.epsilon)
+            kernel = pending.get_weights()[0] * factor
+            bias = beta - mean * factor
+            conv = layers.Conv2D(pending.filters, pending.kernel_size, padding=pending.padding)
+            x = conv(x)
+            conv.set_weights([kernel, bias])
+            pending = None
+        elif isinstance(layer, layers.Dropout):
+            continue
+        elif isinstance(layer, layers.Dense):
+            dense = layers.Dense(layer.units, activation="softmax", name=layer.name)
+            x = dense(x)
+            dense.set_weights(layer.get_weights())
+        else:
+            x = layer.__class__.from_config(layer.get_config())(x)
+    return keras.Model(inputs, x, name=trained.name)
+
+
+def augment_batch(tf, keras):
+    """Small in-graph jitter on top of the distorted copies: shifts, zoom, rotation."""
+    jitter = keras.Sequential([
+        keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant"),
+        keras.layers.RandomZoom(0.08, fill_mode="constant"),
+        keras.layers.RandomRotation(0.03, fill_mode="constant"),
+    ])
+    return lambda images, labels: (jitter(images, training=True), labels)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir", help="folder holding the four MNIST idx .gz files")
+    parser.add_argument("--out", default="models/mnist_cnn.h5")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=20261127)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    started = time.time()
+
+    import keras
+    import tensorflow as tf
+    keras.utils.set_random_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    images, labels = load_split(args.data_dir, "train")
+    order = rng.permutation(len(images))
+    train_idx, val_idx = order[:-VALIDATION_SIZE], order[-VALIDATION_SIZE:]
+    log.info("normalising %d training images and a distorted copy of each", len(train_idx))
+    clean = normalise_all(images[train_idx])
+    distorted = normalise_all(images[train_idx], rng)
+    x_train = np.concatenate([clean, distorted])[..., None]
+    y_train = np.concatenate([labels[train_idx], labels[train_idx]]).astype(np.int32)
+    x_val = normalise_all(images[val_idx])[..., None]
+    y_val = labels[val_idx].astype(np.int32)
+
+    steps = len(train_idx) // args.batch_size
+    dataset = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
+               .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
+               .batch(args.batch_size, drop_remainder=True)
+               .map(augment_batch(tf, keras), num_parallel_calls=tf.data.AUTOTUNE)
+               .repeat().prefetch(tf.data.AUTOTUNE))
+    model = build_model(keras)
+    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps * args.epochs,
+                                                      warmup_target=None)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(dataset, epochs=args.epochs, steps_per_epoch=steps,
+                        validation_data=(x_val, y_val), verbose=2)
+
+    served = fold_batch_norm(keras, model)
+    gap = float(np.abs(served.predict(x_val[:512], verbose=0)
+                       - model.predict(x_val[:512], verbose=0)).max())
+    test_images, test_labels = load_split(args.data_dir, "test")
+    x_test = normalise_all(test_images)[..., None]
+    test_accuracy = float((served.predict(x_test, verbose=0).argmax(1) == test_labels).mean())
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    served.save(out)
+    record = {
+        "command": "python -m training.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "duration_seconds": round(time.time() - started),
+        "parameters": int(served.count_params()),
+        "validation_accuracy": float(history.history["val_accuracy"][-1]),
+        "test_accuracy": test_accuracy,
+        "fold_max_abs_difference": gap,
+        "file_bytes": out.stat().st_size,
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+    }
+    out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    log.info("saved %s: %s", out, record)
+
+
+if __name__ == "__main__":
+    main()
