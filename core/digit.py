@@ -8,7 +8,7 @@ import io
 import math
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
 MNIST_SIDE = 28
 DIGIT_BOX = 20
@@ -68,7 +68,8 @@ def open_image(data, max_pixels, max_side):
     if width < 1 or height < 1:
         raise InvalidImage("the image has no pixels")
     if image.format in ("JPEG", "MPO"):
-        image.draft(image.mode, (DECODE_SIDE, DECODE_SIDE))  # let libjpeg decode at reduced scale
+        # let libjpeg decode at reduced scale, and only the luma of a colour photo
+        image.draft("L" if image.mode == "RGB" else image.mode, (DECODE_SIDE, DECODE_SIDE))
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
@@ -87,20 +88,20 @@ def to_grey(image):
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if "A" in image.getbands() or "transparency" in image.info:
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-        grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        return _composite(grey, rgba[..., 3])
+        return np.asarray(_composite(image.convert("RGBA")), dtype=np.float32) / 255.0
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 
-def _composite(grey, alpha):
-    """Put transparent pixels on a background that contrasts with the ink they surround."""
-    if alpha.min() > 0.99:
+def _composite(rgba):
+    """Grey, with transparent pixels on a background that contrasts with the opaque ink."""
+    alpha = rgba.getchannel("A")
+    grey = rgba.convert("L")
+    if alpha.getextrema()[0] > 252:
         return grey
-    opaque = alpha > 0.5
-    ink_level = float(grey[opaque].mean()) if opaque.any() else 0.0
-    background = 1.0 if ink_level < 0.5 else 0.0
-    return grey * alpha + background * (1.0 - alpha)
+    opaque = alpha.point(lambda value: 255 if value > 127 else 0)
+    ink_level = ImageStat.Stat(grey, mask=opaque).mean[0] if opaque.getbbox() else 0.0
+    background = Image.new("L", grey.size, 255 if ink_level < 128 else 0)
+    return Image.composite(grey, background, alpha)
 
 
 def box_downscale(pixels, factor):
@@ -124,10 +125,14 @@ def _border(pixels):
     return np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
 
 
+def _median(values):
+    return float(percentile_rows(values.reshape(1, -1), 0.5)[0])
+
+
 def polarity(grey):
     """(+1 or -1, paper level): the paper is the border's median; the ink is whichever extreme
     lies further from it, so `sign * (grey - paper)` is bright ink on a dark background."""
-    paper = float(np.median(_border(grey)))
+    paper = _median(_border(grey))
     darker = paper - float(grey.min()) > float(grey.max()) - paper
     return (-1.0 if darker else 1.0), paper
 
@@ -149,7 +154,7 @@ def background(ink, cells=BACKGROUND_CELLS):
 def noise_level(residual):
     """The paper's own noise: a robust spread (MAD) of the flattened image along its border."""
     edge = _border(residual)
-    return 1.4826 * float(np.median(np.abs(edge - np.median(edge))))
+    return 1.4826 * _median(np.abs(edge - _median(edge)))
 
 
 def otsu_threshold(values):
@@ -181,8 +186,9 @@ def _dilate(pixels, radius):
     for axis in (0, 1):
         padded = np.pad(pixels, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)])
         size = pixels.shape[axis]
-        pixels = np.max([np.take(padded, range(shift, shift + size), axis=axis)
-                         for shift in range(2 * radius + 1)], axis=0)
+        pixels = padded.take(range(0, size), axis=axis)
+        for shift in range(1, 2 * radius + 1):
+            np.maximum(pixels, padded.take(range(shift, shift + size), axis=axis), out=pixels)
     return pixels
 
 
@@ -212,11 +218,12 @@ def find_ink(grey):
         raise NoDigitFound("no digit found: too little ink stands out from the background")
     top, bottom = _ink_bounds(mask, axis=1)
     left, right = _ink_bounds(mask, axis=0)
-    if factor > 1:  # cut the digit, with a coarse pixel to spare, from the full-size image
-        top, left = max(top - 1, 0), max(left - 1, 0)
+    fine_factor = math.ceil(max(bottom - top, right - left) * factor / STROKE_SIDE)
+    if fine_factor < factor:  # full resolution adds detail: cut the digit from it, with a
+        top, left = max(top - 1, 0), max(left - 1, 0)  # coarse pixel to spare
         bottom, right = min(bottom + 1, coarse.shape[0]), min(right + 1, coarse.shape[1])
         crop = grey[top * factor:bottom * factor, left * factor:right * factor]
-        fine = box_downscale(crop, math.ceil(max(crop.shape) / STROKE_SIDE))
+        fine = box_downscale(crop, fine_factor)
         local = _resize(level[top:bottom, left:right], fine.shape[1], fine.shape[0])
         ink = np.clip(sign * (fine - paper) - local, 0.0, None)
         mask = ink > threshold
@@ -230,7 +237,7 @@ def find_ink(grey):
 def normalise_digit(grey):
     """A grey image (any size, any polarity) to MNIST's 28x28 white-on-black float32 digit."""
     ink, mask, threshold = find_ink(np.asarray(grey, dtype=np.float32))
-    strong = float(percentile_rows(ink[mask].reshape(1, -1), 0.9)[0])
+    strong = float(percentile_rows(ink[mask].reshape(1, -1), 0.9)[0])  # a typical stroke's level
     soft = np.clip((ink - threshold / 2) / max(strong - threshold / 2, 1e-6), 0.0, 1.0)
     soft = _normalise_stroke(soft)
     height, width = soft.shape
