@@ -18,8 +18,8 @@ STROKE_SIDE = 64  # resolution at which stroke width is normalised before the fi
 TARGET_STROKE = 0.12  # MNIST stroke width as a fraction of the digit's longest side
 BACKGROUND_CELLS = 4  # uneven lighting is estimated on a 4x4 grid of cells...
 BACKGROUND_RANK = 0.2  # ...as the level that 20 % of each cell's pixels are below (ink-wise)
-MIN_CONTRAST = 0.05  # ink must stand out from the background by this much of the full range...
-NOISE_RATIO = 6  # ...and by this many times the paper's own noise
+MIN_CONTRAST = 0.1  # ink must stand out from the background by this much of the full range...
+NOISE_RATIO = 5  # ...and by this many times the paper's own noise
 MIN_INK_PIXELS = 4
 
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "MPO", "PPM", "DIB"})

@@ -23,12 +23,15 @@ def save(image, fmt, **options):
     return buffer.getvalue()
 
 
-def ink_alpha(digit, height, stretch=1.0):
-    """The digit's ink as float coverage in [0, 1], cropped to the ink and `height` pixels tall."""
+def ink_alpha(digit, size, stretch=1.0):
+    """The digit's ink as float coverage in [0, 1], cropped to the ink, its longest side `size`
+    pixels (before widening by `stretch`)."""
     rows = np.nonzero(digit.max(axis=1) > 0)[0]
     cols = np.nonzero(digit.max(axis=0) > 0)[0]
     crop = digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    width = max(1, round(height * stretch * crop.shape[1] / crop.shape[0]))
+    scale = size / max(crop.shape)
+    width = max(1, round(crop.shape[1] * scale * stretch))
+    height = max(1, round(crop.shape[0] * scale))
     big = Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC)
     return np.asarray(big, dtype=np.float32) / 255.0
 
@@ -125,10 +128,11 @@ def small_off_centre(digit, rng):
 def thick_marker(digit, rng):
     """Felt-tip marker: strokes about twice MNIST's width, on white paper, JPEG."""
     height = int(rng.integers(220, 320))
-    small = ink_alpha(digit, 60)  # grow the strokes at 60 pixels tall, then enlarge
+    small = ink_alpha(digit, 60)  # grow the strokes at 60 pixels, then enlarge
     grown = Image.fromarray(np.round(small * 255).astype(np.uint8)).filter(
         ImageFilter.MaxFilter(int(rng.choice([3, 5, 7]))))
-    grown = grown.resize((round(height * grown.width / grown.height), height),
+    scale = height / max(grown.size)
+    grown = grown.resize((round(grown.width * scale), round(grown.height * scale)),
                          Image.Resampling.BICUBIC)
     alpha = np.asarray(grown, dtype=np.float32) / 255.0
     side = int(height / rng.uniform(0.6, 0.8))
