@@ -1,6 +1,6 @@
 """Accuracy through the serving path: raw MNIST test images and user-style uploads made from them.
 
-    python -m training.evaluate ../shared/mnist [--per-kind 2000] [--model assets/mnist_cnn.h5]
+    python -m training.evaluate ../shared/mnist [--per-kind 1000] [--model assets/mnist_cnn.h5]
 
 Every image is encoded as a file and goes through `ModelWrapper.predict`, exactly as an upload
 to `POST /model/predict` does (decode, grey, normalise, one model call per batch). (a) all
@@ -48,7 +48,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", help="folder holding the MNIST idx .gz files")
     parser.add_argument("--model", default="assets/mnist_cnn.h5")
-    parser.add_argument("--per-kind", type=int, default=2000,
+    parser.add_argument("--per-kind", type=int, default=1000,
                         help="MNIST test images turned into each user-style kind (max 10000)")
     parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--seed", type=int, default=2026)
