@@ -4,6 +4,7 @@ MNIST digits are white ink on black, size-normalised to fit a 20x20 box (aspect 
 anti-aliased) and centred by centre of mass in a 28x28 field. A model trained on MNIST is only
 as good as the step that makes a real photo, scan or canvas export look like that.
 """
+import functools
 import io
 import math
 
@@ -183,18 +184,27 @@ def _ink_bounds(mask, axis, trim=0.002):
 
 def _dilate(pixels, radius):
     """Grey-level dilation with a (2r+1) square, separable, for strokes too thin for MNIST."""
-    for axis in (0, 1):
-        padded = np.pad(pixels, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)])
-        size = pixels.shape[axis]
-        pixels = padded.take(range(0, size), axis=axis)
-        for shift in range(1, 2 * radius + 1):
-            np.maximum(pixels, padded.take(range(shift, shift + size), axis=axis), out=pixels)
-    return pixels
+    height, width = pixels.shape
+    padded = np.pad(pixels, radius)
+    rows = padded[:, radius:radius + width].copy()
+    for shift in range(2 * radius + 1):
+        np.maximum(rows, padded[:, shift:shift + width], out=rows)
+    out = rows[radius:radius + height].copy()
+    for shift in range(2 * radius + 1):
+        np.maximum(out, rows[shift:shift + height], out=out)
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _weights(size_in, size_out):
+    """Pillow's bilinear resampling from size_in to size_out samples, as a matrix."""
+    identity = Image.fromarray(np.eye(size_in, dtype=np.float32), mode="F")
+    return np.asarray(identity.resize((size_in, size_out), Image.Resampling.BILINEAR))
 
 
 def _resize(pixels, width, height):
-    return np.asarray(Image.fromarray(np.asarray(pixels, dtype=np.float32), mode="F")
-                      .resize((width, height), Image.Resampling.BILINEAR))
+    """Pillow's bilinear resize (anti-aliased when shrinking) as two small matrix products."""
+    return _weights(pixels.shape[0], height) @ pixels @ _weights(pixels.shape[1], width).T
 
 
 def find_ink(grey):
