@@ -94,13 +94,12 @@ def to_grey(image):
 
 
 def _composite(rgba):
-    """Grey, with transparent pixels on a background that contrasts with the opaque ink."""
+    """Grey, with transparent pixels on a background that contrasts with the visible ink."""
     alpha = rgba.getchannel("A")
     grey = rgba.convert("L")
     if alpha.getextrema()[0] > 252:
         return grey
-    opaque = alpha.point(lambda value: 255 if value > 127 else 0)
-    ink_level = ImageStat.Stat(grey, mask=opaque).mean[0] if opaque.getbbox() else 0.0
+    ink_level = ImageStat.Stat(grey, mask=alpha).mean[0] if alpha.getbbox() else 0.0
     background = Image.new("L", grey.size, 255 if ink_level < 128 else 0)
     return Image.composite(grey, background, alpha)
 
