@@ -19,6 +19,7 @@ STROKE_SIDE = 64  # resolution at which stroke width is normalised before the fi
 TARGET_STROKE = 0.12  # MNIST stroke width as a fraction of the digit's longest side
 BACKGROUND_CELLS = 4  # uneven lighting is estimated on a 4x4 grid of cells...
 BACKGROUND_RANK = 0.2  # ...as the level that 20 % of each cell's pixels are below (ink-wise)
+STROKE_JUMP = 0.2  # a cell this much darker than a neighbour holds a thick stroke, not shade
 MIN_CONTRAST = 0.1  # ink must stand out from the background by this much of the full range...
 NOISE_RATIO = 5  # ...and by this many times the paper's own noise
 MIN_INK_PIXELS = 4
@@ -148,7 +149,18 @@ def background(ink, cells=BACKGROUND_CELLS):
     blocks = (ink[:cell_h * cells, :cell_w * cells]
               .reshape(cells, cell_h, cells, cell_w).swapaxes(1, 2).reshape(cells * cells, -1))
     levels = percentile_rows(blocks, BACKGROUND_RANK).reshape(cells, cells)
-    return _resize(levels, width, height)
+    return _resize(_neighbourhood_min(levels), width, height)
+
+
+def _neighbourhood_min(levels):
+    """A cell far darker (ink-wise brighter) than its lightest neighbour is filled by a thick
+    stroke, not dimly lit paper: it takes that neighbour's level, or the stroke would be
+    subtracted from itself. Lighting changes less than STROKE_JUMP from cell to cell."""
+    padded = np.pad(levels, 1, mode="edge")
+    rows, cols = levels.shape
+    lowest = np.min([padded[dy:dy + rows, dx:dx + cols] for dy in range(3) for dx in range(3)],
+                    axis=0)
+    return np.where(levels - lowest > STROKE_JUMP, lowest, levels)
 
 
 def noise_level(residual):
