@@ -219,7 +219,8 @@ def _resize(pixels, width, height):
 
 
 def find_ink(grey):
-    """(ink crop, threshold): the digit's strokes as bright-on-zero levels, cropped to the ink.
+    """(ink, mask, threshold): the digit's strokes as bright-on-zero levels cropped to the ink,
+    which of them pass the threshold, and the threshold.
 
     The ink is located on a copy averaged down to ANALYSIS_SIDE (cheap, and noise averages
     out), then cut from the full-resolution image, averaged down only to STROKE_SIDE, so even a
@@ -279,7 +280,8 @@ def _normalise_stroke(soft):
         soft = soft / max(float(soft.max()), 1e-6)
     mask = soft > 0.5
     area = float(np.count_nonzero(mask))
-    edges = float(np.count_nonzero(mask[1:] != mask[:-1]) + np.count_nonzero(mask[:, 1:] != mask[:, :-1]))
+    edges = float(np.count_nonzero(mask[1:] != mask[:-1]) +
+                  np.count_nonzero(mask[:, 1:] != mask[:, :-1]))
     if area == 0 or edges == 0:
         return soft
     stroke = 2 * area / edges

@@ -85,7 +85,7 @@ def dark_ink(rng):
 
 
 def photo_of(digit, rng, size=(300, 480), fill=(0.5, 0.75), blur=(0.6, 1.4)):
-    """An RGB photo of the digit in dark ink on tinted, unevenly lit, noisy, slightly blurred paper."""
+    """An RGB photo: dark ink on tinted, unevenly lit, noisy, slightly blurred paper."""
     height, width = (int(v) for v in rng.integers(size[0], size[1], 2))
     alpha = ink_alpha(digit, int(min(height, width) * rng.uniform(*fill)))
     coverage = centred(alpha, height, width, rng)
