@@ -39,3 +39,10 @@ train: $(BIN)/.installed  ## retrain the model from the MNIST idx files in $(MNI
 
 clean:
 	rm -rf $(VENV) assets .pytest_cache
+
+.PHONY: evaluate bench
+evaluate: install  ## accuracy through the serving path: raw MNIST and user-style uploads
+	$(BIN)/python -m training.evaluate $(MNIST) --model assets/$(MODEL_FILE)
+
+bench: install  ## pre-processing time next to the model's own inference
+	$(BIN)/python -m bench.preprocess --model assets/$(MODEL_FILE)

@@ -4,18 +4,24 @@ MNIST digits are white ink on black, size-normalised to fit a 20x20 box (aspect 
 anti-aliased) and centred by centre of mass in a 28x28 field. A model trained on MNIST is only
 as good as the step that makes a real photo, scan or canvas export look like that.
 """
+import functools
 import io
 import math
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
 MNIST_SIDE = 28
 DIGIT_BOX = 20
-WORK_SIDE = 256  # analysis resolution: larger inputs are box-averaged down to this first
+DECODE_SIDE = 200  # JPEGs decode at a reduced scale as long as both sides keep this many pixels
+ANALYSIS_SIDE = 128  # the ink is located on a copy box-averaged down to at most this size
 STROKE_SIDE = 64  # resolution at which stroke width is normalised before the final resize
 TARGET_STROKE = 0.12  # MNIST stroke width as a fraction of the digit's longest side
-MIN_CONTRAST = 0.1  # ink must stand out from the background by this much of the full range
+BACKGROUND_CELLS = 4  # uneven lighting is estimated on a 4x4 grid of cells...
+BACKGROUND_RANK = 0.2  # ...as the level that 20 % of each cell's pixels are below (ink-wise)
+STROKE_JUMP = 0.2  # a cell this much darker than a neighbour holds a thick stroke, not shade
+MIN_CONTRAST = 0.1  # ink must stand out from the background by this much of the full range...
+NOISE_RATIO = 5  # ...and by this many times the paper's own noise
 MIN_INK_PIXELS = 4
 
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "MPO", "PPM", "DIB"})
@@ -64,7 +70,8 @@ def open_image(data, max_pixels, max_side):
     if width < 1 or height < 1:
         raise InvalidImage("the image has no pixels")
     if image.format in ("JPEG", "MPO"):
-        image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # let libjpeg decode at reduced scale
+        # let libjpeg decode at reduced scale, and only the luma of a colour photo
+        image.draft("L" if image.mode == "RGB" else image.mode, (DECODE_SIDE, DECODE_SIDE))
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
@@ -83,52 +90,83 @@ def to_grey(image):
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if "A" in image.getbands() or "transparency" in image.info:
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-        grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        return _composite(grey, rgba[..., 3])
+        return np.asarray(_composite(image.convert("RGBA")), dtype=np.float32) / 255.0
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 
-def _composite(grey, alpha):
-    """Put transparent pixels on a background that contrasts with the ink they surround."""
-    if alpha.min() > 0.99:
+def _composite(rgba):
+    """Grey, with transparent pixels on a background that contrasts with the visible ink."""
+    alpha = rgba.getchannel("A")
+    grey = rgba.convert("L")
+    if alpha.getextrema()[0] > 252:
         return grey
-    opaque = alpha > 0.5
-    ink_level = float(grey[opaque].mean()) if opaque.any() else 0.0
-    background = 1.0 if ink_level < 0.5 else 0.0
-    return grey * alpha + background * (1.0 - alpha)
+    ink_level = ImageStat.Stat(grey, mask=alpha).mean[0] if alpha.getbbox() else 0.0
+    background = Image.new("L", grey.size, 255 if ink_level < 128 else 0)
+    return Image.composite(grey, background, alpha)
 
 
-def box_downscale(pixels, side):
-    """Average-pool so the longest side is at most `side` (cheap and alias-free)."""
-    factor = math.ceil(max(pixels.shape) / side)
+def box_downscale(pixels, factor):
+    """Average each factor x factor block: cheap, alias-free, noise averages out."""
     if factor <= 1:
         return pixels
-    height, width = pixels.shape
-    padded = np.pad(pixels, ((0, -height % factor), (0, -width % factor)), mode="edge")
-    return padded.reshape(padded.shape[0] // factor, factor,
-                          padded.shape[1] // factor, factor).mean(axis=(1, 3))
+    image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.float32), mode="F")
+    return np.asarray(image.reduce(factor))  # partial blocks at the edges average what they hold
 
 
-def ink_map(grey):
-    """Bright ink on zero background: polarity from the border, uneven lighting flattened."""
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    paper = float(np.median(border))
-    low, high = np.percentile(grey, [0.05, 99.95])
-    ink = paper - grey if paper - low > high - paper else grey - paper
-    ink = ink - _background(ink)
-    return np.clip(ink, 0.0, None)
+def percentile_rows(rows, fraction):
+    """np.percentile(rows, 100 * fraction, axis=1) (linear), by partition: much cheaper."""
+    position = fraction * (rows.shape[1] - 1)
+    low = int(position)
+    high = min(low + 1, rows.shape[1] - 1)
+    parted = np.partition(rows, [low, high], axis=1)
+    return parted[:, low] + (position - low) * (parted[:, high] - parted[:, low])
 
 
-def _background(ink, cells=4):
-    """The paper's own level per region (a low percentile per cell), bilinearly interpolated."""
+def _border(pixels):
+    return np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
+
+
+def _median(values):
+    return float(percentile_rows(values.reshape(1, -1), 0.5)[0])
+
+
+def polarity(grey):
+    """(+1 or -1, paper level): the paper is the border's median; the ink is whichever extreme
+    lies further from it, so `sign * (grey - paper)` is bright ink on a dark background."""
+    paper = _median(_border(grey))
+    darker = paper - float(grey.min()) > float(grey.max()) - paper
+    return (-1.0 if darker else 1.0), paper
+
+
+def background(ink, cells=BACKGROUND_CELLS):
+    """The paper's own level per region (a low rank per cell), bilinearly interpolated: this
+    flattens uneven lighting and tinted corners without touching the strokes."""
     height, width = ink.shape
     cell_h, cell_w = height // cells, width // cells
     if min(cell_h, cell_w) < 4:
-        return np.float32(np.percentile(ink, 20))
+        return np.full(ink.shape, percentile_rows(ink.reshape(1, -1), BACKGROUND_RANK)[0],
+                       dtype=np.float32)
     blocks = (ink[:cell_h * cells, :cell_w * cells]
-              .reshape(cells, cell_h, cells, cell_w).swapaxes(1, 2).reshape(cells, cells, -1))
-    return _resize(np.percentile(blocks, 20, axis=-1), width, height)
+              .reshape(cells, cell_h, cells, cell_w).swapaxes(1, 2).reshape(cells * cells, -1))
+    levels = percentile_rows(blocks, BACKGROUND_RANK).reshape(cells, cells)
+    return _resize(_neighbourhood_min(levels), width, height)
+
+
+def _neighbourhood_min(levels):
+    """A cell far darker (ink-wise brighter) than its lightest neighbour is filled by a thick
+    stroke, not dimly lit paper: it takes that neighbour's level, or the stroke would be
+    subtracted from itself. Lighting changes less than STROKE_JUMP from cell to cell."""
+    padded = np.pad(levels, 1, mode="edge")
+    rows, cols = levels.shape
+    lowest = np.min([padded[dy:dy + rows, dx:dx + cols] for dy in range(3) for dx in range(3)],
+                    axis=0)
+    return np.where(levels - lowest > STROKE_JUMP, lowest, levels)
+
+
+def noise_level(residual):
+    """The paper's own noise: a robust spread (MAD) of the flattened image along its border."""
+    edge = _border(residual)
+    return 1.4826 * _median(np.abs(edge - _median(edge)))
 
 
 def otsu_threshold(values):
@@ -157,34 +195,72 @@ def _ink_bounds(mask, axis, trim=0.002):
 
 def _dilate(pixels, radius):
     """Grey-level dilation with a (2r+1) square, separable, for strokes too thin for MNIST."""
-    for axis in (0, 1):
-        padded = np.pad(pixels, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)])
-        size = pixels.shape[axis]
-        pixels = np.max([np.take(padded, range(shift, shift + size), axis=axis)
-                         for shift in range(2 * radius + 1)], axis=0)
-    return pixels
+    height, width = pixels.shape
+    padded = np.pad(pixels, radius)
+    rows = padded[:, radius:radius + width].copy()
+    for shift in range(2 * radius + 1):
+        np.maximum(rows, padded[:, shift:shift + width], out=rows)
+    out = rows[radius:radius + height].copy()
+    for shift in range(2 * radius + 1):
+        np.maximum(out, rows[shift:shift + height], out=out)
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _weights(size_in, size_out):
+    """Pillow's bilinear resampling from size_in to size_out samples, as a matrix."""
+    identity = Image.fromarray(np.eye(size_in, dtype=np.float32), mode="F")
+    return np.asarray(identity.resize((size_in, size_out), Image.Resampling.BILINEAR))
 
 
 def _resize(pixels, width, height):
-    return np.asarray(Image.fromarray(pixels.astype(np.float32), mode="F")
-                      .resize((width, height), Image.Resampling.BILINEAR))
+    """Pillow's bilinear resize (anti-aliased when shrinking) as two small matrix products."""
+    return _weights(pixels.shape[0], height) @ pixels @ _weights(pixels.shape[1], width).T
+
+
+def find_ink(grey):
+    """(ink, mask, threshold): the digit's strokes as bright-on-zero levels cropped to the ink,
+    which of them pass the threshold, and the threshold.
+
+    The ink is located on a copy averaged down to ANALYSIS_SIDE (cheap, and noise averages
+    out), then cut from the full-resolution image, averaged down only to STROKE_SIDE, so even a
+    small digit in a large picture keeps its detail. Raises NoDigitFound for a blank page."""
+    factor = math.ceil(max(grey.shape) / ANALYSIS_SIDE)
+    coarse = box_downscale(grey, factor)
+    sign, paper = polarity(coarse)
+    level = background(sign * (coarse - paper))
+    residual = sign * (coarse - paper) - level
+    ink = np.clip(residual, 0.0, None)
+    contrast = float(ink.max())
+    if contrast < max(MIN_CONTRAST, NOISE_RATIO * noise_level(residual)):
+        raise NoDigitFound("no digit found: the image is blank or has too little contrast")
+    threshold = otsu_threshold(ink)
+    mask = ink > threshold
+    if np.count_nonzero(mask) < MIN_INK_PIXELS:
+        raise NoDigitFound("no digit found: too little ink stands out from the background")
+    top, bottom = _ink_bounds(mask, axis=1)
+    left, right = _ink_bounds(mask, axis=0)
+    fine_factor = math.ceil(max(bottom - top, right - left) * factor / STROKE_SIDE)
+    if fine_factor < factor:  # full resolution adds detail: cut the digit from it, with a
+        top, left = max(top - 1, 0), max(left - 1, 0)  # coarse pixel to spare
+        bottom, right = min(bottom + 1, coarse.shape[0]), min(right + 1, coarse.shape[1])
+        crop = grey[top * factor:bottom * factor, left * factor:right * factor]
+        fine = box_downscale(crop, fine_factor)
+        local = _resize(level[top:bottom, left:right], fine.shape[1], fine.shape[0])
+        ink = np.clip(sign * (fine - paper) - local, 0.0, None)
+        mask = ink > threshold
+        if not mask.any():
+            raise NoDigitFound("no digit found: too little ink stands out from the background")
+        top, bottom = _ink_bounds(mask, axis=1)
+        left, right = _ink_bounds(mask, axis=0)
+    return ink[top:bottom, left:right], mask[top:bottom, left:right], threshold
 
 
 def normalise_digit(grey):
     """A grey image (any size, any polarity) to MNIST's 28x28 white-on-black float32 digit."""
-    ink = ink_map(box_downscale(np.asarray(grey, dtype=np.float32), WORK_SIDE))
-    contrast = float(ink.max())
-    if contrast < MIN_CONTRAST:
-        raise NoDigitFound("no digit found: the image is blank or has too little contrast")
-    threshold = otsu_threshold(ink)
-    mask = ink > threshold
-    if mask.sum() < MIN_INK_PIXELS:
-        raise NoDigitFound("no digit found: too little ink stands out from the background")
-    top, bottom = _ink_bounds(mask, axis=1)
-    left, right = _ink_bounds(mask, axis=0)
-    strong = float(np.percentile(ink[mask], 90))
-    soft = np.clip((ink[top:bottom, left:right] - threshold / 2) / max(strong - threshold / 2,
-                                                                       1e-6), 0.0, 1.0)
+    ink, mask, threshold = find_ink(np.asarray(grey, dtype=np.float32))
+    strong = float(percentile_rows(ink[mask].reshape(1, -1), 0.9)[0])  # a typical stroke's level
+    soft = np.clip((ink - threshold / 2) / max(strong - threshold / 2, 1e-6), 0.0, 1.0)
     soft = _normalise_stroke(soft)
     height, width = soft.shape
     scale = DIGIT_BOX / max(height, width)
@@ -203,8 +279,9 @@ def _normalise_stroke(soft):
                        0.0, 1.0)
         soft = soft / max(float(soft.max()), 1e-6)
     mask = soft > 0.5
-    area = float(mask.sum())
-    edges = float(np.count_nonzero(np.diff(mask, axis=0)) + np.count_nonzero(np.diff(mask, axis=1)))
+    area = float(np.count_nonzero(mask))
+    edges = float(np.count_nonzero(mask[1:] != mask[:-1]) +
+                  np.count_nonzero(mask[:, 1:] != mask[:, :-1]))
     if area == 0 or edges == 0:
         return soft
     stroke = 2 * area / edges
@@ -217,9 +294,8 @@ def _centre_by_mass(digit):
     """Place the size-normalised digit in a 28x28 field with its centre of mass at the centre."""
     height, width = digit.shape
     total = float(digit.sum())
-    rows, cols = np.indices(digit.shape)
-    centre_y = float((rows * digit).sum()) / total if total else height / 2
-    centre_x = float((cols * digit).sum()) / total if total else width / 2
+    centre_y = float(digit.sum(axis=1) @ np.arange(height)) / total if total else height / 2
+    centre_x = float(digit.sum(axis=0) @ np.arange(width)) / total if total else width / 2
     top = int(np.clip(round(MNIST_SIDE / 2 - centre_y - 0.5), 0, MNIST_SIDE - height))
     left = int(np.clip(round(MNIST_SIDE / 2 - centre_x - 0.5), 0, MNIST_SIDE - width))
     field = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)

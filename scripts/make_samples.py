@@ -4,7 +4,9 @@
 
 Each digit is a pen path, drawn the way people send digits: a dark-ink photo-style JPEG on
 tinted, unevenly lit paper; a canvas-style PNG with a transparent background; and a classic
-white-on-black 28x28 PNG. The digit is the first character of each file name.
+white-on-black 28x28 PNG. A few more show the harder cases: faint pencil on grey paper, a fat
+marker, a small digit in a corner of a large page, and a photo stored sideways with the EXIF
+orientation that turns it upright. The digit is the first character of each file name.
 """
 import argparse
 import pathlib
@@ -73,6 +75,43 @@ def classic(digit):
     return big.convert("L").resize((28, 28), Image.Resampling.LANCZOS)
 
 
+def pencil(digit, rng):
+    """Soft pencil on grey paper: a thin, faint, grainy line; low contrast."""
+    drawn = np.asarray(draw_digit(digit, 300, 360, 7, (0, 0, 0, 255), (0, 0, 0, 0)),
+                       dtype=np.float32)[..., 3] / 255.0
+    grain = rng.uniform(0.6, 1.0, drawn.shape)
+    pixels = 168 - 55 * drawn * grain + rng.normal(0, 3, drawn.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(
+        ImageFilter.GaussianBlur(0.7))
+
+
+def marker(digit):
+    """A fat felt-tip marker on white paper."""
+    drawn = draw_digit(digit, 300, 360, 42, (10, 10, 10, 255), (0, 0, 0, 0), margin=0.2)
+    page = Image.new("RGB", drawn.size, (250, 250, 246))
+    page.paste(drawn, mask=drawn.getchannel("A"))
+    return page
+
+
+def small_in_page(digit, rng):
+    """A small digit near the corner of a large, unevenly lit page."""
+    ys, xs = np.mgrid[0:900, 0:1200]
+    paper = (236 - 20 * xs / 1200 + 8 * ys / 900)[..., None] * np.array([1.0, 0.97, 0.86])
+    sheet = Image.fromarray(np.clip(paper + rng.normal(0, 3, paper.shape), 0, 255)
+                            .astype(np.uint8))
+    drawn = draw_digit(digit, 50, 60, 4, (30, 30, 45, 255), (0, 0, 0, 0))
+    sheet.paste(drawn, (930, 110), mask=drawn.getchannel("A"))
+    return sheet.filter(ImageFilter.GaussianBlur(0.6))
+
+
+def exif_rotated(digit, rng):
+    """A phone photo stored sideways, with the EXIF orientation (6) that turns it upright."""
+    stored = photo(digit, rng).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return stored, exif
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="samples")
@@ -84,6 +123,11 @@ def main(argv=None):
         photo(digit, rng).save(out / f"{digit}_photo.jpg", quality=88)
         canvas(digit).save(out / f"{digit}_canvas.png", optimize=True)
         classic(digit).save(out / f"{digit}_mnist_style.png", optimize=True)
+    pencil(2, rng).save(out / "2_pencil.jpg", quality=90)
+    marker(5).save(out / "5_marker.jpg", quality=88)
+    small_in_page(8, rng).save(out / "8_small_in_page.jpg", quality=85)
+    stored, exif = exif_rotated(4, rng)
+    stored.save(out / "4_exif_rotated.jpg", quality=88, exif=exif)
 
 
 if __name__ == "__main__":

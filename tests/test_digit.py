@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.digit import (ImageTooLarge, InvalidImage, NoDigitFound, normalise_digit,
-                        open_image, prepare_digit, to_grey)
+from core.digit import (ImageTooLarge, InvalidImage, NoDigitFound, box_downscale,
+                        normalise_digit, open_image, percentile_rows, prepare_digit, to_grey)
 from tests.helpers import encode
 
 LIMITS = {"max_pixels": 16_000_000, "max_side": 10_000}
@@ -70,3 +70,64 @@ def test_corrupt_and_empty_files():
 def test_to_grey_scales_to_unit_range():
     grey = to_grey(Image.fromarray(bar()))
     assert grey.dtype == np.float32 and grey.min() == 0.0 and grey.max() == 1.0
+
+
+def blank_photo(height, width, seed, noise=6.0):
+    """A photographed blank page: tinted paper, uneven light, sensor noise, JPEG."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width] / max(height, width)
+    light = 1.0 - 0.25 * xs + 0.1 * ys - 0.2 * ((xs - 0.5) ** 2 + (ys - 0.5) ** 2)
+    paper = np.array([236, 226, 198]) * light[..., None] + rng.normal(0, noise, (height, width, 3))
+    return encode(np.clip(paper, 0, 255).astype(np.uint8), "JPEG", quality=70)
+
+
+@pytest.mark.parametrize("data", [
+    encode(np.full((300, 300), 255, dtype=np.uint8)),
+    encode(np.zeros((28, 28), dtype=np.uint8)),
+    encode(np.full((120, 90, 3), (200, 180, 40), dtype=np.uint8), "JPEG"),
+    blank_photo(480, 360, seed=1),
+    blank_photo(180, 700, seed=2, noise=9.0),
+    blank_photo(64, 64, seed=3, noise=4.0),
+    encode(np.zeros((200, 200, 4), dtype=np.uint8)),  # an untouched transparent canvas
+    encode(Image.fromarray(np.full((100, 100), 40000, dtype=np.uint16))),
+], ids=["white", "black", "yellow-jpeg", "photo", "wide-noisy-photo", "small-noisy-photo",
+        "transparent-canvas", "16-bit-grey"])
+def test_a_blank_page_is_refused_not_guessed(data):
+    with pytest.raises(NoDigitFound, match="no digit found"):
+        prepare_digit(data, **LIMITS)
+
+
+def test_a_faint_stroke_on_the_same_paper_is_found():
+    """The blank-page rule must not swallow pencil: 15 % contrast on noisy grey paper."""
+    rng = np.random.default_rng(4)
+    paper = np.full((300, 240), 160.0) + rng.normal(0, 4, (300, 240))
+    paper[60:240, 110:122] -= 0.15 * 255
+    digit = prepare_digit(encode(np.clip(paper, 0, 255).astype(np.uint8), "JPEG"), **LIMITS)
+    assert digit.max() == pytest.approx(1.0) and (digit > 0.5).sum() > 10
+
+
+def test_percentile_rows_matches_numpy():
+    rows = np.random.default_rng(5).random((7, 101)).astype(np.float32)
+    for fraction in (0.0, 0.2, 0.5, 0.9, 1.0):
+        np.testing.assert_allclose(percentile_rows(rows, fraction),
+                                   np.percentile(rows, 100 * fraction, axis=1), rtol=1e-6)
+
+
+def test_box_downscale_averages_blocks_and_keeps_partial_edges():
+    pixels = np.arange(25, dtype=np.float32).reshape(5, 5)
+    small = box_downscale(pixels, 2)
+    assert small.shape == (3, 3)
+    assert small[0, 0] == pytest.approx(pixels[:2, :2].mean())
+    assert small[2, 2] == pytest.approx(pixels[4, 4])
+
+
+def test_a_large_image_is_located_coarsely_but_cut_at_full_resolution():
+    """A thin digit, 60 pixels tall in a 1000x1000 page, still comes out whole and centred."""
+    page = np.full((1000, 1000), 245, dtype=np.uint8)
+    page[700:760, 150:154] = 20  # a thin vertical stroke, 4 pixels wide
+    page[700:704, 140:170] = 20  # with a short bar on top
+    digit = prepare_digit(encode(page), **LIMITS)
+    rows, cols = np.nonzero(digit > 0.3)
+    assert np.ptp(rows) + 1 >= 19  # the 60-pixel stroke fills the 20-pixel box
+    centre_y, centre_x = (np.indices(digit.shape) * digit).sum(axis=(1, 2)) / digit.sum()
+    assert abs(centre_y - 13.5) <= 1 and abs(centre_x - 13.5) <= 1

@@ -1,0 +1,101 @@
+"""How long pre-processing takes next to the model's own inference, on this machine, now.
+
+    python -m bench.preprocess [--repeat 300] [--model assets/mnist_cnn.h5]
+
+Builds a 400x400 photo-style JPEG (dark ink on tinted, unevenly lit, noisy paper) and a few
+other typical uploads in memory, times each pre-processing stage (decode, grey, normalise) and
+the whole `prepare_digit`, then times one model call for one digit and for a batch of 64.
+Prints the median and best wall time and the CPU time per call in milliseconds; nothing is
+asserted. On a shared machine compare only numbers from the same run.
+"""
+import argparse
+import io
+import pathlib
+import statistics
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.digit import normalise_digit, open_image, prepare_digit, to_grey  # noqa: E402
+from scripts.make_samples import draw_digit, photo  # noqa: E402
+
+LIMITS = {"max_pixels": 16_000_000, "max_side": 10_000}
+
+
+def encode(image, fmt, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def uploads():
+    """name -> bytes: the 400x400 JPEG the goal is stated for, and a few other common shapes."""
+    rng = np.random.default_rng(0)
+    square_photo = photo(7, rng).resize((400, 400), Image.Resampling.BILINEAR)
+    canvas = draw_digit(3, 400, 400, 24, (0, 0, 0, 255), (0, 0, 0, 0))
+    big_photo = photo(5, rng).resize((1200, 1600), Image.Resampling.BILINEAR)
+    return {
+        "400x400 photo JPEG": encode(square_photo, "JPEG", quality=85),
+        "400x400 canvas PNG (RGBA)": encode(canvas, "PNG"),
+        "1200x1600 photo JPEG": encode(big_photo, "JPEG", quality=85),
+        "28x28 MNIST-style PNG": encode(square_photo.convert("L").resize((28, 28)), "PNG"),
+    }
+
+
+def timed(function, repeat):
+    """(median, best) wall milliseconds per call, and CPU milliseconds per call (all threads).
+
+    On a shared machine the wall time includes waiting for a core; the best run and the CPU
+    time say what the work itself costs."""
+    function()
+    walls = []
+    cpu_started = time.process_time()
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        walls.append((time.perf_counter() - start) * 1000)
+    cpu = (time.process_time() - cpu_started) * 1000 / repeat
+    return statistics.median(walls), min(walls), cpu
+
+
+def report(name, median, best, cpu):
+    print(f"  {name:<40} median {median:7.3f}   best {best:7.3f}   cpu {cpu:7.3f}  ms/call")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=300)
+    parser.add_argument("--model", default=str(ROOT / "assets" / "mnist_cnn.h5"))
+    args = parser.parse_args(argv)
+
+    print(f"pre-processing ({args.repeat} runs each)")
+    for name, data in uploads().items():
+        image = open_image(data, **LIMITS)
+        grey = to_grey(image)
+        print(f" {name} ({len(data)} bytes)")
+        report("decode (open_image)", *timed(lambda: open_image(data, **LIMITS), args.repeat))
+        report("to grey (to_grey)", *timed(lambda: to_grey(image), args.repeat))
+        report("normalise (normalise_digit)", *timed(lambda: normalise_digit(grey), args.repeat))
+        report("whole prepare_digit", *timed(lambda: prepare_digit(data, **LIMITS), args.repeat))
+
+    if not pathlib.Path(args.model).is_file():
+        print(f"model inference: skipped, {args.model} is absent (run `make install`)")
+        return
+    from core.model import load_inference
+    inference = load_inference(args.model)
+    one = np.zeros((1, 28, 28, 1), dtype=np.float32)
+    batch = np.zeros((64, 28, 28, 1), dtype=np.float32)
+    print(f"model inference ({args.repeat} runs each)")
+    report("one digit, one call", *timed(lambda: inference(one), args.repeat))
+    median, best, cpu = timed(lambda: inference(batch), max(args.repeat // 4, 10))
+    report("64 digits, one call", median, best, cpu)
+    report("  per digit in that batch", median / 64, best / 64, cpu / 64)
+
+
+if __name__ == "__main__":
+    main()
