@@ -3,7 +3,7 @@ import logging
 import re
 import uuid
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, jsonify, request
 from flask_restx import Api
 from werkzeug.exceptions import HTTPException
 
@@ -114,6 +114,12 @@ def create_api(app):
         allow = error.get_response().headers.get("Allow")
         body, code = _error(_http_message(error, allow), error.code)
         return body, code, ({"Allow": allow} if allow else {})
+
+    @app.errorhandler(HTTPException)
+    def http_error_outside_the_api(error):
+        """Routes Flask-RESTX does not own (static files, the Swagger UI's assets)."""
+        body, code, headers = http_error(error)
+        return jsonify(body), code, headers
 
     @api.errorhandler(Exception)
     def server_error(error):
