@@ -5,6 +5,7 @@ import uuid
 
 from flask import current_app, g, has_request_context, jsonify, request
 from flask_restx import Api
+from flask_restx.mask import MaskError, ParseError
 from werkzeug.exceptions import HTTPException
 
 import config
@@ -108,6 +109,12 @@ def create_api(app):
     @api.errorhandler(ImageError)
     def image_error(error):
         return _error(str(error), error.status)
+
+    @api.errorhandler(ParseError)
+    @api.errorhandler(MaskError)
+    def field_mask_error(error):
+        # Replaces Flask-RESTX's own handlers (same keys, so they keep their precedence).
+        return _error(f"the X-Fields header is not a valid field mask: {error}", 400)
 
     @api.errorhandler(HTTPException)
     def http_error(error):

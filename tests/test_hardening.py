@@ -155,6 +155,11 @@ def test_unknown_paths_get_a_json_404(service, path):
     assert len(body["message"]) < 300
 
 
+def test_a_malformed_field_mask_header_gets_a_json_400(service):
+    response = service.get("/model/metadata", headers={"X-Fields": "{,"})
+    assert_json_error(response, 400, "X-Fields")
+
+
 # ----------------------------------------------------------------------------- not images
 
 NOT_IMAGES = {
