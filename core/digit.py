@@ -70,7 +70,7 @@ def open_image(data, max_pixels, max_side):
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
-    except Exception as error:  # Pillow raises many types on corrupt data  # nosec B110
+    except Exception as error:  # Pillow raises many types on corrupt data
         raise InvalidImage(f"the image data is truncated or corrupt ({type(error).__name__})") \
             from error
     return image
