@@ -6,6 +6,7 @@ things that are not images at all, odd shapes and modes, hostile names and overs
 import io
 import os
 import pathlib
+import re
 import socket
 import struct
 import threading
@@ -19,7 +20,7 @@ from PIL import Image, ImageDraw
 
 import config
 from app import create_app
-from tests.helpers import encode
+from tests.helpers import ROOT, encode
 
 PREDICT = "/model/predict"
 MIB = 1 << 20
@@ -394,6 +395,15 @@ def test_debug_is_off_unless_asked_for(wrapper):
     assert create_app({}, model=wrapper).debug is False
     for value in ("", "0", "false", "no", "off"):
         assert config.from_env({"DEBUG": value})["DEBUG"] is False
+
+
+def test_the_container_runs_as_a_non_root_user_with_debug_off():
+    lines = [line.split() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    users = [words[1] for words in lines if words and words[0] == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    text = (ROOT / "Dockerfile").read_text() + (ROOT / "gunicorn.conf.py").read_text()
+    parse_flag = config.SETTINGS["DEBUG"][1]
+    assert not any(parse_flag(value) for value in re.findall(r"\bDEBUG=(\S+)", text))
 
 
 def test_api_responses_carry_protective_headers(service):
