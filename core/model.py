@@ -13,11 +13,29 @@ class ModelLoadError(RuntimeError):
     """The model file is missing, truncated or not the network this service expects."""
 
 
-def load_inference(model_path):
-    """Load the Keras .h5 once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`."""
+def check_model_file(model_path):
+    """Checks that need no TensorFlow (the gunicorn master runs them before forking workers):
+    the file exists and, for HDF5, opens whole and holds a Keras model."""
     path = pathlib.Path(model_path)
     if not path.is_file():
         raise ModelLoadError(f"model file {path} not found; run `make install` to fetch it")
+    if path.suffix != ".h5":
+        return path
+    import h5py
+    try:
+        with h5py.File(path, "r") as handle:
+            keras_model = "model_config" in handle.attrs
+    except Exception as error:  # h5py raises OSError and others for a damaged file
+        raise ModelLoadError(f"model file {path} cannot be loaded ({_first_line(error)}); "
+                             "run `make install` to fetch a verified copy") from error
+    if not keras_model:
+        raise ModelLoadError(f"model file {path} is HDF5 but holds no Keras model")
+    return path
+
+
+def load_inference(model_path):
+    """Load the Keras .h5 once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`."""
+    path = check_model_file(model_path)
     import keras
     import tensorflow as tf
     try:

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+import h5py
 import pytest
 import requests
 
@@ -31,37 +32,48 @@ def run_until_exit(env, workers, timeout=120):
     return process.returncode, process.stdout.decode(errors="replace")
 
 
-def assert_refused_cleanly(code, log):
+def assert_refused_cleanly(code, log, lines=1):
     assert code == app.WORKER_BOOT_ERROR, log
     refusals = [line for line in log.splitlines() if "refusing to start" in line]
-    assert refusals and all("CRITICAL" in line for line in refusals), log
+    assert len(refusals) == lines and all("CRITICAL" in line for line in refusals), log
     assert "Traceback" not in log, log
-    assert "Worker failed to boot" in log
 
 
-def test_a_missing_model_stops_gunicorn_instead_of_respawning(tmp_path):
+def test_a_missing_model_stops_gunicorn_before_any_worker(tmp_path):
     code, log = run_until_exit({"MODEL_PATH": str(tmp_path / "absent.h5")}, workers=2)
     assert_refused_cleanly(code, log)
     assert "absent.h5 not found" in log and "make install" in log
-    assert log.count("Booting worker") <= 2  # gave up instead of respawning
+    assert "Booting worker" not in log
 
 
-def test_a_truncated_model_stops_gunicorn_with_one_clear_line(tmp_path):
-    truncated = tmp_path / "truncated.h5"
-    truncated.write_bytes(MODEL_PATH.read_bytes()[:20_000])
-    code, log = run_until_exit({"MODEL_PATH": str(truncated)}, workers=1)
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "not-keras"])
+def test_a_damaged_model_stops_gunicorn_with_one_clear_line(tmp_path, damage):
+    model = tmp_path / f"{damage}.h5"
+    if damage == "truncated":
+        model.write_bytes(MODEL_PATH.read_bytes()[:20_000])
+    elif damage == "garbage":
+        model.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(4096))
+    else:
+        with h5py.File(model, "w") as handle:
+            handle.attrs["note"] = "an HDF5 file, but not a Keras model"
+    code, log = run_until_exit({"MODEL_PATH": str(model)}, workers=2)
     assert_refused_cleanly(code, log)
-    assert "truncated.h5 cannot be loaded" in log
+    assert f"{damage}.h5" in log and "Booting worker" not in log
 
 
-def test_a_model_that_is_not_this_network_is_refused(tmp_path, caplog):
+@pytest.fixture(scope="module")
+def other_network(tmp_path_factory):
+    """A loadable Keras model that is not this service's network (it outputs 5 classes)."""
     import keras
-    other = tmp_path / "other.h5"
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(5)])
-    model.save(other)
+    path = tmp_path_factory.mktemp("models") / "other.h5"
+    keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                      keras.layers.Dense(5)]).save(path)
+    return path
+
+
+def test_a_model_that_is_not_this_network_is_refused(other_network, tmp_path, caplog):
     with pytest.raises(ModelLoadError, match="expected"):
-        load_inference(other)
+        load_inference(other_network)
     garbage = tmp_path / "garbage.h5"
     garbage.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(4096))
     with pytest.raises(SystemExit) as exited:
@@ -70,6 +82,15 @@ def test_a_model_that_is_not_this_network_is_refused(tmp_path, caplog):
     critical = [r for r in caplog.records if r.levelname == "CRITICAL"]
     assert len(critical) == 1 and "garbage.h5 cannot be loaded" in critical[0].getMessage()
     assert critical[0].exc_info is None and "\n" not in critical[0].getMessage()
+
+
+def test_a_worker_that_cannot_load_the_model_halts_gunicorn(other_network):
+    """Past the master's cheap checks: the worker's own load fails, it exits with code 3 and
+    gunicorn stops instead of respawning it."""
+    code, log = run_until_exit({"MODEL_PATH": str(other_network)}, workers=1)
+    assert_refused_cleanly(code, log)
+    assert "expected (None, 28, 28, 1) to (None, 10)" in log
+    assert "Worker failed to boot" in log and log.count("Booting worker") == 1
 
 
 def test_make_refuses_a_model_whose_checksum_does_not_match(tmp_path):
