@@ -23,6 +23,7 @@ assets/$(MODEL_FILE): md5sums.txt
 	$(BIN)/python scripts/fetch_model.py --bucket $(MODEL_BUCKET) --file $(MODEL_FILE)
 
 install: $(BIN)/.installed assets/$(MODEL_FILE)  ## venv, dependencies and the verified model
+	md5sum --check --quiet md5sums.txt  # a model damaged since its fetch fails the install too
 
 run: install  ## serve with gunicorn on $(PORT)
 	$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
@@ -40,9 +41,19 @@ train: $(BIN)/.installed  ## retrain the model from the MNIST idx files in $(MNI
 clean:
 	rm -rf $(VENV) assets .pytest_cache
 
-.PHONY: evaluate bench
+.PHONY: evaluate bench-preprocess
 evaluate: install  ## accuracy through the serving path: raw MNIST and user-style uploads
 	$(BIN)/python -m training.evaluate $(MNIST) --model assets/$(MODEL_FILE)
 
-bench: install  ## pre-processing time next to the model's own inference
+bench-preprocess: install  ## pre-processing time next to the model's own inference
 	$(BIN)/python -m bench.preprocess --model assets/$(MODEL_FILE)
+
+.PHONY: lint soak
+lint: $(BIN)/.test-installed  ## bandit over the code (each exception justified inline), hadolint over the Dockerfile
+	$(BIN)/bandit -q -r . -x ./$(VENV),./tests
+	$(BIN)/hadolint Dockerfile
+
+SOAK_REQUESTS ?= 20000
+SOAK_CONCURRENCY ?= 32
+soak: install $(BIN)/.test-installed  ## bounded load run mixing good and bad uploads; prints 5xx, errors and RSS growth
+	$(BIN)/python bench/soak.py --requests $(SOAK_REQUESTS) --concurrency $(SOAK_CONCURRENCY)

@@ -9,8 +9,10 @@ from flask import Flask
 import config
 from api import RequestIdFilter, create_api
 from api.namespace import EXTENSION_KEY
-from core.model import ModelWrapper
+from core.model import ModelLoadError, ModelWrapper
 
+# gunicorn halts (instead of respawning workers forever) when a worker exits with this code.
+WORKER_BOOT_ERROR = 3
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s req=%(request_id)s: %(message)s"
 
 
@@ -25,6 +27,16 @@ def configure_logging(level):
     root.setLevel(level)
 
 
+def _load_model(settings):
+    """The model, or exit with one clear log line: never serve from a half-loaded model."""
+    try:
+        return ModelWrapper(settings["MODEL_PATH"], settings["MAX_IMAGE_PIXELS"],
+                            settings["MAX_IMAGE_SIDE"])
+    except ModelLoadError as error:
+        logging.getLogger(__name__).critical("refusing to start: %s", error)
+        raise SystemExit(WORKER_BOOT_ERROR) from None
+
+
 def create_app(overrides=None, model=None):
     """Build the service. `overrides` replaces settings from the environment; `model` reuses an
     already loaded ModelWrapper (otherwise the model at MODEL_PATH is loaded, once)."""
@@ -34,8 +46,7 @@ def create_app(overrides=None, model=None):
     app = Flask(__name__)
     app.config.from_mapping(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"]
-    app.extensions[EXTENSION_KEY] = model or ModelWrapper(
-        settings["MODEL_PATH"], settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"])
+    app.extensions[EXTENSION_KEY] = model or _load_model(settings)
     create_api(app)
     return app
 

@@ -19,9 +19,11 @@ def _words(value):
     return [word for word in str(value).replace(",", " ").split() if word]
 
 
+ALL_INTERFACES = "0.0.0.0"  # nosec B104  # a container must listen beyond its own loopback
+
 # name: (default, parser). Order is the README table's order.
 SETTINGS = {
-    "HOST": ("0.0.0.0", str),  # nosec B104 - a container must listen beyond loopback
+    "HOST": (ALL_INTERFACES, str),
     "PORT": (5000, int),
     "DEBUG": (False, _flag),
     "LOG_LEVEL": ("INFO", str),

@@ -14,3 +14,14 @@ max_requests = 0
 control_socket_disable = True
 accesslog = os.environ.get("ACCESS_LOG") or None
 loglevel = _settings["LOG_LEVEL"].lower()
+
+
+def on_starting(server):
+    """In the master, before any worker: a missing or damaged model stops gunicorn with one log
+    line (workers that still fail to load it exit with code 3, which also halts gunicorn)."""
+    from core.model import ModelLoadError, check_model_file
+    try:
+        check_model_file(_settings["MODEL_PATH"])
+    except ModelLoadError as error:
+        server.log.critical("refusing to start: %s", error)
+        raise SystemExit(3) from None

@@ -1,10 +1,11 @@
-"""The HTTP layer: the Flask-RESTX API, its error mapping, request ids and response headers."""
+"""The HTTP layer: the Flask-RESTX API, its error mapping, request ids, CORS and headers."""
 import logging
 import re
 import uuid
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, jsonify, request
 from flask_restx import Api
+from flask_restx.mask import MaskError, ParseError
 from werkzeug.exceptions import HTTPException
 
 import config
@@ -20,6 +21,14 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+# JSON answers load nothing; the Swagger UI page needs its own scripts, styles and inline init.
+JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
+PAGE_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+               "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+CORS_METHODS = "GET, POST, OPTIONS"
+CORS_HEADERS = "Accept, Content-Type, X-Request-ID"
+CORS_MAX_AGE = "600"
+SHOWN_PATH = 120  # characters of a request path echoed in an error message
 
 
 class RequestIdFilter(logging.Filter):
@@ -32,6 +41,45 @@ class RequestIdFilter(logging.Filter):
 
 def _error(message, code, **extra):
     return {"status": "error", "message": message, **extra}, code
+
+
+def _http_message(error, allow):
+    """Werkzeug's generic descriptions, replaced where we can say what to fix."""
+    path = request.path[:SHOWN_PATH]
+    if error.code == 404:
+        return f"there is no {path}; the API is listed at / and /swagger.json"
+    if error.code == 405:
+        return f"{request.method} is not allowed on {path}; use {allow}"
+    if error.code == 413:
+        limit = current_app.config["MAX_UPLOAD_BYTES"]
+        return (f"the request is over the {limit}-byte upload limit (MAX_UPLOAD_BYTES); send a "
+                "smaller image or fewer files")
+    return error.description
+
+
+def _cors_origin(settings):
+    """The Access-Control-Allow-Origin this request gets, or None (CORS is off by default)."""
+    origin = request.headers.get("Origin")
+    if not settings["CORS_ENABLE"] or not origin:
+        return None
+    allowed = settings["CORS_ORIGINS"]
+    if not allowed:
+        return "*"
+    return origin if origin in allowed else None
+
+
+def _add_cors(response, settings):
+    if settings["CORS_ENABLE"] and settings["CORS_ORIGINS"]:
+        response.vary.add("Origin")
+    origin = _cors_origin(settings)
+    if origin is None:
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Expose-Headers"] = "X-Request-ID"
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
 
 
 def create_api(app):
@@ -49,18 +97,36 @@ def create_api(app):
     @app.after_request
     def add_headers(response):
         response.headers.update(SECURITY_HEADERS)
+        if response.mimetype == "text/html":
+            response.headers["Content-Security-Policy"] = PAGE_POLICY
+        elif response.mimetype == "application/json":
+            response.headers["Content-Security-Policy"] = JSON_POLICY
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        _add_cors(response, app.config)
         return response
 
     @api.errorhandler(ImageError)
     def image_error(error):
         return _error(str(error), error.status)
 
+    @api.errorhandler(ParseError)
+    @api.errorhandler(MaskError)
+    def field_mask_error(error):
+        # Replaces Flask-RESTX's own handlers (same keys, so they keep their precedence).
+        return _error(f"the X-Fields header is not a valid field mask: {error}", 400)
+
     @api.errorhandler(HTTPException)
     def http_error(error):
-        body, code = _error(error.description, error.code)
         allow = error.get_response().headers.get("Allow")
+        body, code = _error(_http_message(error, allow), error.code)
         return body, code, ({"Allow": allow} if allow else {})
+
+    @app.errorhandler(HTTPException)
+    def http_error_outside_the_api(error):
+        """Routes Flask-RESTX does not own (static files, the Swagger UI's assets)."""
+        body, code, headers = http_error(error)
+        return jsonify(body), code, headers
 
     @api.errorhandler(Exception)
     def server_error(error):

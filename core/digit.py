@@ -54,16 +54,18 @@ def open_image(data, max_pixels, max_side):
     if not data:
         raise InvalidImage("the file is empty")
     try:
-        image = Image.open(io.BytesIO(data))
+        # Only these parsers ever see the bytes (the JPEG parser also yields MPO).
+        image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS - {"MPO"}))
     except Image.DecompressionBombError as error:
-        raise ImageTooLarge(f"the image declares too many pixels ({error})") from error
+        raise ImageTooLarge(f"the image declares far more than {max_pixels} pixels; send a "
+                            "smaller image") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InvalidImage("the file is not an image in a format this service reads "
                            "(PNG, JPEG, GIF, BMP, TIFF, WebP)") from error
     width, height = image.size
     if width * height > max_pixels or max(width, height) > max_side:
         raise ImageTooLarge(f"the image is {width}x{height} pixels; the limit is {max_side} "
-                            f"pixels a side and {max_pixels} pixels in all")
+                            f"pixels a side and {max_pixels} pixels in all: send a smaller image")
     if image.format not in ALLOWED_FORMATS:
         raise InvalidImage(f"{image.format} files are not accepted; send PNG, JPEG, GIF, BMP, "
                            "TIFF or WebP")
@@ -75,7 +77,7 @@ def open_image(data, max_pixels, max_side):
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
-    except Exception as error:  # Pillow raises many types on corrupt data  # nosec B110
+    except Exception as error:  # Pillow raises many types on corrupt data
         raise InvalidImage(f"the image data is truncated or corrupt ({type(error).__name__})") \
             from error
     return image

@@ -13,17 +13,36 @@ class ModelLoadError(RuntimeError):
     """The model file is missing, truncated or not the network this service expects."""
 
 
-def load_inference(model_path):
-    """Load the Keras .h5 once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`."""
+def check_model_file(model_path):
+    """Checks that need no TensorFlow (the gunicorn master runs them before forking workers):
+    the file exists and, for HDF5, opens whole and holds a Keras model."""
     path = pathlib.Path(model_path)
     if not path.is_file():
         raise ModelLoadError(f"model file {path} not found; run `make install` to fetch it")
+    if path.suffix != ".h5":
+        return path
+    import h5py
+    try:
+        with h5py.File(path, "r") as handle:
+            keras_model = "model_config" in handle.attrs
+    except Exception as error:  # h5py raises OSError and others for a damaged file
+        raise ModelLoadError(f"model file {path} cannot be loaded ({_first_line(error)}); "
+                             "run `make install` to fetch a verified copy") from error
+    if not keras_model:
+        raise ModelLoadError(f"model file {path} is HDF5 but holds no Keras model")
+    return path
+
+
+def load_inference(model_path):
+    """Load the Keras .h5 once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`."""
+    path = check_model_file(model_path)
     import keras
     import tensorflow as tf
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # h5py/keras raise many types for a damaged file
-        raise ModelLoadError(f"model file {path} cannot be loaded: {error}") from error
+        raise ModelLoadError(f"model file {path} cannot be loaded ({_first_line(error)}); "
+                             "run `make install` to fetch a verified copy") from error
     if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (10,):
         raise ModelLoadError(f"model file {path} maps {model.input_shape} to {model.output_shape};"
                              " expected (None, 28, 28, 1) to (None, 10)")
@@ -33,9 +52,19 @@ def load_inference(model_path):
     def run(batch):
         return infer(tf.constant(batch, dtype=tf.float32)).numpy()
 
-    run(np.zeros((1, 28, 28, 1), dtype=np.float32))
+    try:
+        run(np.zeros((1, 28, 28, 1), dtype=np.float32))
+    except Exception as error:  # a model that loads but cannot run must not serve
+        raise ModelLoadError(f"model file {path} loads but fails a trial inference "
+                             f"({_first_line(error)})") from error
     log.info("model %s loaded (%d parameters)", path, model.count_params())
     return run
+
+
+def _first_line(error):
+    """Keras and h5py errors can run to pages; a start-up log wants one line."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
 class ModelWrapper:

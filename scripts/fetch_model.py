@@ -48,8 +48,8 @@ def _copy_from(source, target):
     scheme = urllib.parse.urlparse(source).scheme
     if scheme in ("http", "https", "file"):
         try:
-            with urllib.request.urlopen(source, timeout=60) as response, \
-                    open(target, "wb") as out:  # nosec B310 - scheme checked above
+            opened = urllib.request.urlopen(source, timeout=60)  # nosec B310  # scheme checked above
+            with opened as response, open(target, "wb") as out:
                 shutil.copyfileobj(response, out)
         except OSError as error:
             raise FetchError(f"cannot download {source}: {error}") from error
