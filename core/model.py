@@ -14,10 +14,16 @@ class ModelLoadError(RuntimeError):
 
 
 def load_inference(model_path):
-    """Load the Keras .h5 once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`."""
+    """Load the model once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`.
+
+    A `.tflite` file (converted from the Keras model by `make install`) runs on LiteRT, without
+    TensorFlow; anything else is loaded as a Keras model and run as one `tf.function`.
+    """
     path = pathlib.Path(model_path)
     if not path.is_file():
         raise ModelLoadError(f"model file {path} not found; run `make install` to fetch it")
+    if path.suffix == ".tflite":
+        return _load_litert(path)
     import keras
     import tensorflow as tf
     try:
@@ -34,8 +40,19 @@ def load_inference(model_path):
         return infer(tf.constant(batch, dtype=tf.float32)).numpy()
 
     run(np.zeros((1, 28, 28, 1), dtype=np.float32))
+    run.tracing_count = infer.experimental_get_tracing_count
     log.info("model %s loaded (%d parameters)", path, model.count_params())
     return run
+
+
+def _load_litert(path):
+    from core.litert import LiteRTInference
+    try:
+        inference = LiteRTInference(path)
+    except (ValueError, RuntimeError) as error:  # LiteRT's words for a damaged or wrong file
+        raise ModelLoadError(f"model file {path} cannot be loaded: {error}") from error
+    log.info("model %s loaded into LiteRT (batch buckets %s)", path, list(inference.buckets))
+    return inference
 
 
 class ModelWrapper:
