@@ -3,8 +3,9 @@
 For each way of running the same model (Keras `model.predict` as the original did,
 `predict_on_batch`, a `tf.function`, the same with XLA, LiteRT as served) it measures, in a fresh
 process, the time to import and load, the process's RSS, and CPU milliseconds per call at batch
-sizes 1, 8 and 32 (CPU time is what a saturated server runs out of; wall time drifts with load). A flat cost per image across batch sizes means micro-batching concurrent requests
-would save nothing. About a minute.
+sizes 1, 8 and 32 (CPU time is what a saturated server runs out of; wall time drifts with load).
+A flat cost per image across batch sizes means micro-batching concurrent requests would save
+nothing. About a minute.
 
     python -m bench.inference [assets/mnist_cnn.h5]
 """

@@ -258,7 +258,8 @@ def main(argv=None):
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start, "
           f"WORKERS={os.environ.get('WORKERS', 'default')} "
-          f"THREADS={os.environ.get('THREADS', 'default')}, wrk {args.seconds} s per cell", flush=True)
+          f"THREADS={os.environ.get('THREADS', 'default')}, wrk {args.seconds} s per cell",
+          flush=True)
     results, servers = {}, {}
     for name, command in commands.items():
         server = RunningServer(name, command, single.read_bytes(), workdir)
