@@ -167,7 +167,7 @@ def wrk(url, concurrency, seconds, script=None):
                "--latency", url] + (["-s", str(script)] if script else [])
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     percentile = {"50": "nan", "99": "nan",
-                  **dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.M))}
+                  **dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.M))}
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
