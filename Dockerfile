@@ -14,10 +14,15 @@ COPY scripts/fetch_model.py scripts/
 COPY models/ models/
 RUN python3 scripts/fetch_model.py --bucket "${model_bucket}" --file "${model_file}" \
     && md5sum -c md5sums.txt
+# The service runs the verified Keras model through LiteRT: convert it here, checked for equality.
+COPY scripts/convert_model.py scripts/
+COPY core/ core/
+RUN /opt/venv/bin/python scripts/convert_model.py "assets/${model_file}" \
+    "assets/$(basename "${model_file}" .h5).tflite"
 
 FROM ${BASE_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    MODEL_PATH=/workspace/assets/mnist_cnn.h5 PORT=5000
+    MODEL_PATH=/workspace/assets/mnist_cnn.tflite PORT=5000
 RUN useradd --system --uid 10001 --home-dir /workspace --shell /usr/sbin/nologin maxmnist
 WORKDIR /workspace
 COPY --from=build /opt/venv /opt/venv

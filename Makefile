@@ -6,9 +6,10 @@ PORT ?= 5000
 MODEL_FILE ?= mnist_cnn.h5
 MODEL_BUCKET ?= models
 MNIST ?= ../shared/mnist
+LITE_FILE := $(MODEL_FILE:.h5=.tflite)
 export PORT MODEL_FILE MODEL_BUCKET
 
-.PHONY: install run dev test train clean
+.PHONY: install run dev test train clean bench
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,10 @@ $(BIN)/.test-installed: $(BIN)/.installed requirements-test.txt
 assets/$(MODEL_FILE): md5sums.txt
 	$(BIN)/python scripts/fetch_model.py --bucket $(MODEL_BUCKET) --file $(MODEL_FILE)
 
-install: $(BIN)/.installed assets/$(MODEL_FILE)  ## venv, dependencies and the verified model
+assets/$(LITE_FILE): assets/$(MODEL_FILE) scripts/convert_model.py
+	$(BIN)/python scripts/convert_model.py assets/$(MODEL_FILE) assets/$(LITE_FILE)
+
+install: $(BIN)/.installed assets/$(MODEL_FILE) assets/$(LITE_FILE)  ## venv, deps, verified model, LiteRT copy
 	md5sum --check --quiet md5sums.txt  # a model damaged since its fetch fails the install too
 
 run: install  ## serve with gunicorn on $(PORT)
@@ -57,3 +61,7 @@ SOAK_REQUESTS ?= 20000
 SOAK_CONCURRENCY ?= 32
 soak: install $(BIN)/.test-installed  ## bounded load run mixing good and bad uploads; prints 5xx, errors and RSS growth
 	$(BIN)/python bench/soak.py --requests $(SOAK_REQUESTS) --concurrency $(SOAK_CONCURRENCY)
+
+bench: install  ## load benchmark: this server against the original serving path (a few minutes)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.serving

@@ -27,7 +27,7 @@ SETTINGS = {
     "PORT": (5000, int),
     "DEBUG": (False, _flag),
     "LOG_LEVEL": ("INFO", str),
-    "MODEL_PATH": ("assets/mnist_cnn.h5", str),
+    "MODEL_PATH": ("assets/mnist_cnn.tflite", str),  # .tflite: LiteRT; .h5: Keras (README)
     "MAX_UPLOAD_BYTES": (8 * 1024 * 1024, int),
     "MAX_BATCH_FILES": (64, int),
     "MAX_IMAGE_PIXELS": (16_000_000, int),

@@ -34,8 +34,14 @@ def check_model_file(model_path):
 
 
 def load_inference(model_path):
-    """Load the Keras .h5 once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`."""
+    """Load the model once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`.
+
+    A `.tflite` file (converted from the Keras model by `make install`) runs on LiteRT, without
+    TensorFlow; anything else is loaded as a Keras model and run as one `tf.function`.
+    """
     path = check_model_file(model_path)
+    if path.suffix == ".tflite":
+        return _load_litert(path)
     import keras
     import tensorflow as tf
     try:
@@ -57,6 +63,7 @@ def load_inference(model_path):
     except Exception as error:  # a model that loads but cannot run must not serve
         raise ModelLoadError(f"model file {path} loads but fails a trial inference "
                              f"({_first_line(error)})") from error
+    run.tracing_count = infer.experimental_get_tracing_count
     log.info("model %s loaded (%d parameters)", path, model.count_params())
     return run
 
@@ -65,6 +72,16 @@ def _first_line(error):
     """Keras and h5py errors can run to pages; a start-up log wants one line."""
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
+def _load_litert(path):
+    from core.litert import LiteRTInference
+    try:
+        inference = LiteRTInference(path)
+    except (ValueError, RuntimeError) as error:  # LiteRT's words for a damaged or wrong file
+        raise ModelLoadError(f"model file {path} cannot be loaded: {error}") from error
+    log.info("model %s loaded into LiteRT (batch buckets %s)", path, list(inference.buckets))
+    return inference
 
 
 class ModelWrapper:

@@ -1,0 +1,31 @@
+"""The original serving path, for `make bench` to compare against: Flask's development server and
+Keras `model.predict` on every request, around the same .h5 model, API and pre-processing.
+
+    HOST=127.0.0.1 PORT=5799 python -m bench.baseline_app [path/to/model.h5]
+"""
+import os
+import sys
+
+import config
+from app import create_app
+from core.model import ModelWrapper
+
+
+def keras_predict(model_path):
+    """What the original did per request: `model.predict`, which builds a new loop every call."""
+    import keras
+    model = keras.models.load_model(model_path, compile=False)
+    return lambda batch: model.predict(batch, verbose=0)
+
+
+def main():
+    settings = config.from_env()
+    model_path = sys.argv[1] if len(sys.argv) > 1 else "assets/mnist_cnn.h5"
+    wrapper = ModelWrapper(model_path, settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"],
+                           inference=keras_predict(model_path))
+    app = create_app(model=wrapper)
+    app.run(host=os.environ.get("HOST", "127.0.0.1"), port=settings["PORT"], threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""`make bench`: load-test the service as `make run` serves it, and the original serving path.
+
+Starts each server on a free loopback port, times process start to first successful prediction,
+drives it with wrk (GET /model/metadata, POST one 28x28 PNG, POST 32 of them; concurrency 1, 8
+and 32), samples the server's total RSS (master + workers) meanwhile, and prints a Markdown table
+with the speed-up over the baseline and each target's verdict. Bounded: each cell runs
+BENCH_SECONDS (three times that for the slow baseline) after a one-second warm-up; about four
+minutes in all by default.
+
+    python -m bench.serving [--seconds 4] [--no-baseline]
+
+WORKERS and THREADS in the environment reach gunicorn.conf.py as they do for `make run`.
+"""
+import argparse
+import datetime
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SAMPLES = sorted((ROOT / "samples").glob("*_mnist_style.png"))
+CONCURRENCY = (1, 8, 32)
+BATCH = 32
+BOUNDARY = "maxmnistbenchboundary"
+START_LIMIT = 120  # seconds a server may take to answer its first prediction
+
+
+def multipart(files):
+    """A multipart/form-data body carrying `files` in the `image` field."""
+    parts = []
+    for index, path in enumerate(files):
+        parts += [f"--{BOUNDARY}\r\n".encode(),
+                  f'Content-Disposition: form-data; name="image"; filename="{index}_{path.name}"'
+                  "\r\nContent-Type: image/png\r\n\r\n".encode(),
+                  path.read_bytes(), b"\r\n"]
+    return b"".join(parts + [f"--{BOUNDARY}--\r\n".encode()])
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def process_tree(pid):
+    """A process and all its descendants (gunicorn's master and workers)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for task in pathlib.Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue  # the process ended meanwhile
+        found.append(current)
+    return found
+
+
+def _read_each(pids, read):
+    total = 0
+    for pid in pids:
+        try:
+            total += read(pid)
+        except (OSError, AttributeError, IndexError):
+            continue  # the process ended meanwhile
+    return total
+
+
+def tree_rss(pid):
+    """Resident memory of a process and all its descendants, in bytes."""
+    return _read_each(process_tree(pid), lambda p: int(re.search(
+        r"VmRSS:\s+(\d+) kB", pathlib.Path(f"/proc/{p}/status").read_text()).group(1)) * 1024)
+
+
+def tree_cpu(pid):
+    """CPU seconds used so far by a process and all its descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return _read_each(process_tree(pid), lambda p: sum(map(int, pathlib.Path(
+        f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[11:13])) / ticks)
+
+
+def wait_idle(pid, limit=30.0):
+    """Let a server finish requests that a closed load run left queued (it stops using CPU)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = tree_cpu(pid)
+        time.sleep(0.2)
+        if tree_cpu(pid) - before < 0.02:
+            return
+
+
+class RunningServer:
+    """A server process started by `command`, timed to its first successful prediction."""
+
+    def __init__(self, name, command, body, workdir):
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / f"{name}.log", "wb")
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        started = time.monotonic()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        self._first_prediction(body)
+        self.start_seconds = time.monotonic() - started
+        self.peak_rss = tree_rss(self.process.pid)
+        self._sampling = True
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _first_prediction(self, body):
+        deadline = time.monotonic() + START_LIMIT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early; see {self.log.name}")
+            request = urllib.request.Request(
+                self.url + "/model/predict", data=body, method="POST",
+                headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+            try:  # a connection accepted before a worker is ready waits in the backlog
+                with urllib.request.urlopen(request, timeout=START_LIMIT) as response:
+                    if response.status == 200:
+                        return
+            except OSError:  # refused until the port is bound; 5xx while loading
+                time.sleep(0.01)
+        self.stop()
+        raise RuntimeError(f"{self.name} gave no prediction within {START_LIMIT}s")
+
+    def _sample(self):
+        while self._sampling:
+            self.peak_rss = max(self.peak_rss, tree_rss(self.process.pid))
+            time.sleep(0.25)
+
+    def stop(self):
+        self._sampling = False
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def lua_post(body_path):
+    return (f'local f = io.open("{body_path}", "rb")\nwrk.body = f:read("*all")\nf:close()\n'
+            f'wrk.method = "POST"\n'
+            f'wrk.headers["Content-Type"] = "multipart/form-data; boundary={BOUNDARY}"\n')
+
+
+def _milliseconds(text):
+    if text == "nan":  # no request completed
+        return float("nan")
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def wrk(url, concurrency, seconds, script=None):
+    """One wrk run: requests/s, p50 and p99 latency in ms, and how many requests failed."""
+    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s",
+               "--latency", url] + (["-s", str(script)] if script else [])
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    percentile = {"50": "nan", "99": "nan",
+                  **dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.M))}
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+            "p50": _milliseconds(percentile["50"]), "p99": _milliseconds(percentile["99"]),
+            "errors": errors}
+
+
+def measure(server, scenarios, seconds):
+    """Every scenario at every concurrency: a one-second warm-up, then the timed run."""
+    results = {}
+    for name, path, script in scenarios:
+        for concurrency in CONCURRENCY:
+            wrk(server.url + path, concurrency, 1, script)
+            wait_idle(server.process.pid)
+            results[name, concurrency] = wrk(server.url + path, concurrency, seconds, script)
+            wait_idle(server.process.pid)
+            print(f"  {server.name:8} {name:14} c={concurrency:<3} "
+                  f"{results[name, concurrency]['rps']:9.1f} req/s", file=sys.stderr)
+    return results
+
+
+def table(ours, baseline, scenarios):
+    lines = ["| request | concurrency | req/s | images/s | p50 ms | p99 ms | baseline req/s "
+             "| baseline p50 ms | baseline p99 ms | speed-up |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, _, _ in scenarios:
+        images = {"metadata": 0, "predict 1": 1, f"predict {BATCH}": BATCH}[name]
+        for concurrency in CONCURRENCY:
+            row = ours[name, concurrency]
+            cells = [name, str(concurrency), f"{row['rps']:.0f}",
+                     f"{row['rps'] * images:.0f}" if images else "",
+                     f"{row['p50']:.1f}", f"{row['p99']:.1f}"]
+            base = baseline.get((name, concurrency)) if baseline else None
+            if base:
+                cells += [f"{base['rps']:.1f}", f"{base['p50']:.0f}", f"{base['p99']:.0f}",
+                          f"{row['rps'] / base['rps']:.0f}x" if base["rps"] else "n/a"]
+            else:
+                cells += ["", "", "", ""]
+            failed = row["errors"] + (base["errors"] if base else 0)
+            lines.append("| " + " | ".join(cells) + " |" + (f" {failed} failed" if failed else ""))
+    return "\n".join(lines)
+
+
+def verdicts(ours, baseline, servers):
+    """Each target of issue 7 with the number measured in this run."""
+    predict, metadata = ours["predict 1", 8], ours["metadata", 8]
+    batch = max(ours[f"predict {BATCH}", c]["rps"] * BATCH for c in CONCURRENCY)
+    checks = [
+        ("predict (1 image) / metadata throughput at c=8", predict["rps"] / metadata["rps"],
+         0.5, ">=", "{:.0%}"),
+        ("p99 latency of predict (1 image) at c=8, ms", predict["p99"], 15, "<=", "{:.1f}"),
+        (f"batch of {BATCH}, best images/s", batch, 3000, ">=", "{:.0f}"),
+        ("start to first prediction, s", servers["ours"].start_seconds, 5, "<=", "{:.1f}"),
+        ("total server RSS (master + workers), GB", servers["ours"].peak_rss / 1e9, 1.0, "<=",
+         "{:.2f}"),
+    ]
+    if baseline and baseline["predict 1", 8]["rps"]:
+        checks.insert(1, ("predict (1 image) at c=8 over the baseline",
+                          predict["rps"] / baseline["predict 1", 8]["rps"], 50, ">=", "{:.0f}x"))
+    lines = []
+    for label, value, target, sense, fmt in checks:
+        met = value >= target if sense == ">=" else value <= target
+        lines.append(f"- {label}: {fmt.format(value)} (target {sense} {fmt.format(target)}) "
+                     f"{'met' if met else 'MISSED'}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 4)),
+                        help="length of each timed wrk run (default 4)")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the original-path baseline (quick tuning runs)")
+    args = parser.parse_args(argv)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="max-mnist-bench-"))
+    single, batch = workdir / "single.body", workdir / "batch.body"
+    single.write_bytes(multipart(SAMPLES[7:8]))
+    batch.write_bytes(multipart([SAMPLES[i % len(SAMPLES)] for i in range(BATCH)]))
+    scenarios = [("metadata", "/model/metadata", None)]
+    for name, body in (("predict 1", single), (f"predict {BATCH}", batch)):
+        script = workdir / f"{body.stem}.lua"
+        script.write_text(lua_post(body))
+        scenarios.append((name, "/model/predict", script))
+    # name: (command, seconds per cell); the baseline's latencies run to seconds at c=32
+    commands = {"ours": ([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                          "app:create_app()"], args.seconds)}
+    if not args.no_baseline:
+        commands["baseline"] = ([sys.executable, "-m", "bench.baseline_app"], 3 * args.seconds)
+    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start, "
+          f"WORKERS={os.environ.get('WORKERS', 'default')} "
+          f"THREADS={os.environ.get('THREADS', 'default')}, wrk {args.seconds} s per cell "
+          f"({3 * args.seconds} s for the baseline)",
+          flush=True)
+    results, servers = {}, {}
+    for name, (command, seconds) in commands.items():
+        server = RunningServer(name, command, single.read_bytes(), workdir)
+        try:
+            results[name] = measure(server, scenarios, seconds)
+        finally:
+            server.stop()
+        servers[name] = server
+    print()
+    print(table(results["ours"], results.get("baseline"), scenarios))
+    print()
+    for name, server in servers.items():
+        print(f"- {name}: start to first prediction {server.start_seconds:.1f} s, "
+              f"peak total RSS {server.peak_rss / 2**20:.0f} MiB")
+    print(verdicts(results["ours"], results.get("baseline"), servers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

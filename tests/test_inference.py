@@ -1,0 +1,99 @@
+"""The served inference path: LiteRT gives the Keras model's answers, warmed, without re-work."""
+import pathlib
+
+import numpy as np
+import pytest
+
+from core.litert import BUCKETS, LiteRTInference
+from core.model import ModelLoadError, load_inference
+from scripts import convert_model
+from tests.helpers import MODEL_PATH, ROOT, SHARED
+from training.mnist import load_split
+
+LITE_PATH = MODEL_PATH.with_suffix(".tflite")
+TOLERANCE = 1e-4
+
+
+@pytest.fixture(scope="module")
+def lite():
+    assert LITE_PATH.is_file(), f"{LITE_PATH} missing: run `make install` (make test does)"
+    return load_inference(LITE_PATH)
+
+
+def real_digits(wrapper):
+    """The committed samples as the service prepares them, plus the MNIST test set if present."""
+    digits = [wrapper._pre_process(path.read_bytes())
+              for path in sorted((ROOT / "samples").iterdir()) if path.suffix in (".png", ".jpg")]
+    if (SHARED / "mnist").is_dir():
+        images, _ = load_split(SHARED / "mnist", "test")
+        digits += list(images.astype(np.float32) / 255.0)
+    return np.stack(digits)[..., np.newaxis]
+
+
+def keras_probabilities(wrapper, batch):
+    return np.concatenate([wrapper._inference(batch[i:i + 1000])
+                           for i in range(0, len(batch), 1000)])
+
+
+def test_the_served_litert_model_gives_the_keras_models_predictions(wrapper, lite):
+    batch = real_digits(wrapper)
+    expected = keras_probabilities(wrapper, batch)
+    served = lite(batch)
+    assert served.shape == expected.shape
+    np.testing.assert_array_equal(served.argmax(axis=1), expected.argmax(axis=1))
+    assert np.abs(served - expected).max() <= TOLERANCE
+
+
+def test_the_build_step_converts_the_h5_into_an_equal_model(wrapper, tmp_path):
+    target = tmp_path / "converted.tflite"
+    assert convert_model.main([str(MODEL_PATH), str(target)]) == 0
+    probes = convert_model.probes(count=16, seed=7)
+    difference = np.abs(LiteRTInference(target)(probes) - keras_probabilities(wrapper, probes))
+    assert difference.max() <= TOLERANCE
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_every_batch_bucket_is_allocated_and_warmed_at_load(lite):
+    assert tuple(lite.buckets) == BUCKETS
+    for size, (interpreter, source, target) in lite.buckets.items():
+        assert tuple(interpreter.get_input_details()[0]["shape"]) == (size, 28, 28, 1)
+        # Run once at load: the output already holds the blank batch's probabilities.
+        np.testing.assert_allclose(interpreter.get_tensor(target).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_any_batch_size_reuses_the_buckets_with_one_call_each(lite, monkeypatch):
+    interpreters = {size: entry[0] for size, entry in lite.buckets.items()}
+    digits = convert_model.probes(count=70, seed=3)[:141]
+    one_by_one = np.concatenate([lite(digits[i:i + 1]) for i in range(len(digits))])
+    calls = []
+    invoke = lite._invoke
+    monkeypatch.setattr(lite, "_invoke", lambda batch: calls.append(len(batch)) or invoke(batch))
+    for count in (1, 3, 17, 32, 64, 100, 141):
+        np.testing.assert_allclose(lite(digits[:count]), one_by_one[:count], atol=1e-6)
+    assert calls == [1, 3, 17, 32, 64, 64, 36, 64, 64, 13]
+    assert {size: entry[0] for size, entry in lite.buckets.items()} == interpreters
+    for size, (interpreter, _, _) in lite.buckets.items():
+        assert interpreter.get_input_details()[0]["shape"][0] == size
+
+
+def test_the_keras_path_traces_its_function_once(wrapper):
+    for count in (1, 3, 17, 64):
+        wrapper._inference(np.zeros((count, 28, 28, 1), dtype=np.float32))
+    assert wrapper._inference.tracing_count() == 1
+
+
+def test_a_damaged_litert_file_is_refused(tmp_path):
+    truncated = tmp_path / "truncated.tflite"
+    truncated.write_bytes(LITE_PATH.read_bytes()[:20000])
+    with pytest.raises(ModelLoadError, match="cannot be loaded"):
+        load_inference(truncated)
+
+
+def test_served_workers_run_without_tensorflow(server):
+    workers = [int(pid) for task in pathlib.Path(f"/proc/{server.process.pid}/task").iterdir()
+               for pid in (task / "children").read_text().split()]
+    assert workers
+    for pid in workers:
+        maps = pathlib.Path(f"/proc/{pid}/maps").read_text()
+        assert "/tensorflow/" not in maps  # `import tensorflow` costs ~3.5 s and ~500 MB
+        assert "/ai_edge_litert/" in maps
