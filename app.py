@@ -8,6 +8,7 @@ from flask import Flask
 
 import config
 from api import RequestIdFilter, create_api
+from api.health import mark_ready
 from api.namespace import EXTENSION_KEY
 from core.model import ModelWrapper
 
@@ -37,6 +38,7 @@ def create_app(overrides=None, model=None):
     app.extensions[EXTENSION_KEY] = model or ModelWrapper(
         settings["MODEL_PATH"], settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"])
     create_api(app)
+    mark_ready(app)  # the model above is loaded and warmed (load_inference runs it once)
     return app
 
 

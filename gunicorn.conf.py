@@ -14,3 +14,34 @@ max_requests = 0
 control_socket_disable = True
 accesslog = os.environ.get("ACCESS_LOG") or None
 loglevel = _settings["LOG_LEVEL"].lower()
+
+
+# Prometheus multiprocess mode (api/metrics.py): the workers of one server start share a fresh
+# directory of metric files; a dead worker's files stay, so totals never go backwards.
+_own_metrics_dir = None
+
+
+def on_starting(server):
+    """Before any worker forks: empty PROMETHEUS_MULTIPROC_DIR, or make a temporary one."""
+    global _own_metrics_dir
+    import glob
+    import tempfile
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        os.makedirs(configured, exist_ok=True)
+        for stale in glob.glob(os.path.join(configured, "*.db")):
+            os.remove(stale)
+    else:
+        _own_metrics_dir = tempfile.mkdtemp(prefix="max-mnist-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        import shutil
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
