@@ -7,6 +7,7 @@ fresh at every server start, and a scrape, whichever worker answers it, adds up 
 app.py`, tests) the values live in this process's default registry.
 """
 import os
+import re
 import time
 
 from flask import Response, g, request
@@ -16,6 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encode
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"  # the endpoint label of requests to unknown paths, to bound cardinality
+CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")  # "<string:model_name>" -> "<model_name>"
 
 REQUESTS = Counter("maxmnist_http_requests", "HTTP requests answered, by endpoint and status",
                    ["method", "endpoint", "status"])
@@ -59,7 +61,7 @@ def instrument(app):
     @app.after_request
     def observe(response):
         started = g.pop("metrics_started", None)
-        endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
+        endpoint = CONVERTER.sub(r"<\1>", request.url_rule.rule) if request.url_rule else UNMATCHED
         REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
         if started is not None:
             LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)

@@ -140,4 +140,5 @@ def test_service_and_autoscaler_point_at_the_deployment():
     assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
     (metric,) = hpa["spec"]["metrics"]
     assert metric["resource"]["name"] == "cpu"
-    assert hpa["spec"]["minReplicas"] <= deployment["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
+    replicas = deployment["spec"]["replicas"]
+    assert hpa["spec"]["minReplicas"] <= replicas <= hpa["spec"]["maxReplicas"]

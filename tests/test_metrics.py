@@ -75,7 +75,8 @@ def two_workers(tmp_path_factory):
     file from an earlier run is in it and must be wiped at start (it would break a scrape)."""
     metrics_dir = tmp_path_factory.mktemp("multiproc")
     (metrics_dir / "counter_1.db").write_bytes(b"stale bytes from a previous server run")
-    running = Server(gunicorn_command(workers=2), env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+    running = Server(gunicorn_command(workers=2),
+                     env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
     deadline = time.monotonic() + 120
     while len(worker_pids(metrics_dir, "histogram")) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)  # each worker writes its histogram file once it has imported the app
