@@ -193,7 +193,7 @@ def _requested_outputs(document):
         raise BadRequest("'outputs' must be a list of objects with a 'name'")
     requested = []
     for output in asked:
-        if output.get("name") not in OUTPUTS:
+        if not isinstance(output.get("name"), str) or output["name"] not in OUTPUTS:
             raise BadRequest(f"unknown output {output.get('name')!r}; the model's outputs are "
                              f"{', '.join(OUTPUTS)}")
         parameters = _mapping(output.get("parameters"), "an output's parameters")

@@ -135,6 +135,29 @@ def test_bad_requests_get_a_protocol_error(client, document, fragment):
     assert set(response.get_json()) == {"error"} and fragment in response.get_json()["error"]
 
 
+ODD_VALUES = [None, True, 0, -1, 2.5, "x", [], [1], {}, {"a": 1}, [[]], [None] * 784]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES, ids=lambda value: repr(value)[:12])
+def test_odd_values_anywhere_are_a_4xx_never_a_500(client, odd):
+    paths = [("inputs",), ("inputs", 0), ("inputs", 0, "name"), ("inputs", 0, "datatype"),
+             ("inputs", 0, "shape"), ("inputs", 0, "shape", 0), ("inputs", 0, "data"),
+             ("inputs", 0, "parameters"), ("inputs", 0, "parameters", "binary_data_size"),
+             ("outputs",), ("outputs", 0), ("outputs", 0, "name"), ("outputs", 0, "parameters"),
+             ("parameters",), ("parameters", "binary_data_output"), ("id",)]
+    for path in paths:
+        document = {**body(parameters={}), "outputs": [{"name": "digit", "parameters": {}}],
+                    "parameters": {}}
+        target = document
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = odd
+        response = client.post(INFER, json=document)
+        assert response.status_code in (200, 400), (path, response.get_data(as_text=True))
+        if response.status_code == 400:
+            assert set(response.get_json()) == {"error"}
+
+
 def test_nan_and_infinity_are_refused(client):
     # JSON has no NaN, but Python's json (and many clients) write it anyway.
     raw = json.dumps(body(data=[float("nan"), float("inf")] + [0.0] * 782))
