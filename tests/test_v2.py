@@ -66,7 +66,7 @@ def test_a_batch_of_mnist_test_digits_against_the_labels(client_v2, mnist_test):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
     np.testing.assert_array_equal(digits, probabilities.argmax(axis=1))
     assert result.get_response()["id"] == "batch-1"
-    assert (digits == labels[picks]).mean() >= 0.99
+    assert (digits == labels[picks]).mean() >= 0.98
 
 
 def test_samples_prepared_by_core_digit_come_back_right(client_v2):
