@@ -8,6 +8,7 @@ from flask import Flask
 
 import config
 from api import RequestIdFilter, create_api
+from api.health import mark_ready
 from api.namespace import EXTENSION_KEY
 from core.model import ModelLoadError, ModelWrapper
 
@@ -48,6 +49,7 @@ def create_app(overrides=None, model=None):
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"]
     app.extensions[EXTENSION_KEY] = model or _load_model(settings)
     create_api(app)
+    mark_ready(app)  # the model above is loaded and warmed (load_inference runs it once)
     return app
 
 

@@ -30,6 +30,7 @@ SETTINGS = {
     "MODEL_PATH": ("assets/mnist_cnn.tflite", str),  # .tflite: LiteRT; .h5: Keras (README)
     "MAX_UPLOAD_BYTES": (8 * 1024 * 1024, int),
     "MAX_BATCH_FILES": (64, int),
+    "MAX_TENSOR_BATCH": (1024, int),
     "MAX_IMAGE_PIXELS": (16_000_000, int),
     "MAX_IMAGE_SIDE": (10_000, int),
     "CORS_ENABLE": (False, _flag),

@@ -18,12 +18,40 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 loglevel = _settings["LOG_LEVEL"].lower()
 
 
+# Prometheus multiprocess mode (api/metrics.py): the workers of one server start share a fresh
+# directory of metric files; a dead worker's files stay, so totals never go backwards.
+_own_metrics_dir = None
+
+
 def on_starting(server):
     """In the master, before any worker: a missing or damaged model stops gunicorn with one log
-    line (workers that still fail to load it exit with code 3, which also halts gunicorn)."""
+    line (workers that still fail to load it exit with code 3, which also halts gunicorn); then
+    empty PROMETHEUS_MULTIPROC_DIR, or make a temporary one."""
+    global _own_metrics_dir
+    import glob
+    import tempfile
     from core.model import ModelLoadError, check_model_file
     try:
         check_model_file(_settings["MODEL_PATH"])
     except ModelLoadError as error:
         server.log.critical("refusing to start: %s", error)
         raise SystemExit(3) from None
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        os.makedirs(configured, exist_ok=True)
+        for stale in glob.glob(os.path.join(configured, "*.db")):
+            os.remove(stale)
+    else:
+        _own_metrics_dir = tempfile.mkdtemp(prefix="max-mnist-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        import shutil
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

@@ -10,7 +10,10 @@ from werkzeug.exceptions import HTTPException
 
 import config
 from api import metadata, predict  # noqa: F401  (registers the resources on the namespace)
+from api.health import health_ns
+from api.metrics import instrument, metrics_ns
 from api.namespace import model_ns
+from api.v2 import v2_ns
 from core.digit import ImageError
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,8 @@ class RequestIdFilter(logging.Filter):
 
 
 def _error(message, code, **extra):
+    if request.path == "/v2" or request.path.startswith("/v2/"):  # the V2 protocol's shape
+        return {"error": message, **extra}, code
     return {"status": "error", "message": message, **extra}, code
 
 
@@ -85,9 +90,14 @@ def _add_cors(response, settings):
 def create_api(app):
     """Attach the API, its Swagger UI at `/` and the JSON error handling to `app`."""
     app.config.setdefault("RESTX_ERROR_404_HELP", False)
+    app.config.setdefault("ERROR_INCLUDE_MESSAGE", False)  # _error() alone shapes error bodies
     api = Api(app, title=config.API_TITLE, version=config.API_VERSION,
               description=config.API_DESCRIPTION, doc="/", catch_all_404s=True)
     api.add_namespace(model_ns)
+    api.add_namespace(health_ns)
+    api.add_namespace(v2_ns)
+    api.add_namespace(metrics_ns)
+    instrument(app)
 
     @app.before_request
     def assign_request_id():

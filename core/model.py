@@ -1,10 +1,12 @@
 """The MAX model wrapper: one public `predict()` running three separately testable stages."""
 import logging
 import pathlib
+import time
 
 import numpy as np
 
 from core.digit import ImageError, prepare_digit
+from core.metrics import record_inference
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,10 @@ class ModelWrapper:
 
     def _predict(self, digits):
         """A [n, 28, 28] batch to [n, 10] probabilities, in one model call."""
-        return self._inference(digits[..., np.newaxis])
+        started = time.perf_counter()
+        probabilities = self._inference(digits[..., np.newaxis])
+        record_inference(time.perf_counter() - started, probabilities)
+        return probabilities
 
     @staticmethod
     def _post_process(probabilities):
@@ -116,6 +121,11 @@ class ModelWrapper:
         ranked = np.argsort(-probabilities, kind="stable")
         return [{"prediction": int(digit), "probability": float(probabilities[digit])}
                 for digit in ranked]
+
+    def predict_tensor(self, digits):
+        """Digits already prepared as MNIST is ([n, 28, 28] float32 in [0, 1], white on black)
+        to [n, 10] probabilities: the model stage alone, for tensor clients (the V2 protocol)."""
+        return self._predict(np.asarray(digits, dtype=np.float32))
 
     def predict(self, uploads):
         """For each upload, in order: its ranked predictions, or the ImageError it raised."""

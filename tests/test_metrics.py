@@ -1,0 +1,125 @@
+"""GET /metrics: Prometheus text, counted right in one process and across gunicorn workers."""
+import io
+import os
+import pathlib
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import ROOT, Server, gunicorn_command
+
+SAMPLE = ROOT / "samples" / "7_photo.jpg"
+PREDICT = ("POST", "/model/predict", "200")
+
+
+def samples(text):
+    """{(sample name, sorted label items): value} from a Prometheus text exposition."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(parsed, name, **labels):
+    return parsed.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def total(parsed, name):
+    return sum(v for (sample, _), v in parsed.items() if sample == name)
+
+
+def requests_count(parsed, method, endpoint, status):
+    return value(parsed, "maxmnist_http_requests_total", endpoint=endpoint, method=method,
+                 status=status)
+
+
+def test_metrics_count_requests_predictions_and_inference(client):
+    before = samples(client.get("/metrics").get_data(as_text=True))
+    files = {"image": [(io.BytesIO(SAMPLE.read_bytes()), "a.jpg"),
+                       (io.BytesIO(SAMPLE.read_bytes()), "b.jpg")]}
+    predicted = client.post("/model/predict", data=files).get_json()["results"]
+    client.get("/no/such/page")
+    after = samples(client.get("/metrics").get_data(as_text=True))
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert requests_count(after, *PREDICT) - requests_count(before, *PREDICT) == 1
+    assert requests_count(after, "GET", "unmatched", "404") - \
+        requests_count(before, "GET", "unmatched", "404") == 1
+    assert delta("maxmnist_http_request_duration_seconds_count",
+                 method="POST", endpoint="/model/predict") == 1
+    digit = str(predicted[0]["predictions"][0]["prediction"])
+    assert delta("maxmnist_predictions_total", digit=digit) == 2
+    assert total(after, "maxmnist_predictions_total") - \
+        total(before, "maxmnist_predictions_total") == 2
+    assert delta("maxmnist_model_inference_seconds_count") == 1
+    assert delta("maxmnist_model_batch_size_sum") == 2
+
+
+def test_metrics_speak_prometheus_text_and_openmetrics(client):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert "# TYPE maxmnist_http_request_duration_seconds histogram" in response.get_data(True)
+    response = client.get("/metrics", headers={"Accept": "application/openmetrics-text"})
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    assert response.get_data(as_text=True).endswith("# EOF\n")
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    """A real 2-worker gunicorn with its metrics directory where the test can see it; a stale
+    file from an earlier run is in it and must be wiped at start (it would break a scrape)."""
+    metrics_dir = tmp_path_factory.mktemp("multiproc")
+    (metrics_dir / "counter_1.db").write_bytes(b"stale bytes from a previous server run")
+    running = Server(gunicorn_command(workers=2),
+                     env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+    deadline = time.monotonic() + 120
+    while len(worker_pids(metrics_dir, "histogram")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)  # each worker writes its histogram file once it has imported the app
+    yield running, metrics_dir
+    running.stop()
+
+
+def worker_pids(metrics_dir, kind):
+    return {int(p.stem.rsplit("_", 1)[1]) for p in pathlib.Path(metrics_dir).glob(f"{kind}_*.db")}
+
+
+def scrape(server):
+    return samples(requests.get(server.url + "/metrics", timeout=10).text)
+
+
+def test_counts_add_up_across_two_gunicorn_workers(two_workers):
+    server, metrics_dir = two_workers
+    assert not (metrics_dir / "counter_1.db").exists()
+    sent = 24
+
+    def post(_):
+        files = {"image": (SAMPLE.name, SAMPLE.read_bytes())}
+        return requests.post(server.url + "/model/predict", files=files, timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # concurrent, so both workers serve
+        assert list(pool.map(post, range(sent))) == [200] * sent
+    assert len(worker_pids(metrics_dir, "counter")) == 2, "both workers must have served"
+    for _ in range(6):  # each scrape lands on either worker; every one sees all requests
+        parsed = scrape(server)
+        assert requests_count(parsed, *PREDICT) == sent
+        assert total(parsed, "maxmnist_predictions_total") == sent
+        assert value(parsed, "maxmnist_model_inference_seconds_count") == sent
+        assert value(parsed, "maxmnist_http_request_duration_seconds_count",
+                     method="POST", endpoint="/model/predict") == sent
+
+
+def test_a_dead_workers_counts_are_kept(two_workers):
+    server, metrics_dir = two_workers
+    before = requests_count(scrape(server), *PREDICT)
+    victim = max(worker_pids(metrics_dir, "counter"))
+    assert f"PPid:\t{server.process.pid}\n" in pathlib.Path(f"/proc/{victim}/status").read_text()
+    os.kill(victim, signal.SIGKILL)  # gunicorn replaces it; its files must still count
+    deadline = time.monotonic() + 20
+    while pathlib.Path(f"/proc/{victim}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert requests_count(scrape(server), *PREDICT) == before > 0
