@@ -9,6 +9,7 @@ from flask import Flask
 import config
 from api import RequestIdFilter, create_api
 from api.namespace import EXTENSION_KEY
+from api.webapp import webapp
 from core.model import ModelWrapper
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s req=%(request_id)s: %(message)s"
@@ -37,6 +38,7 @@ def create_app(overrides=None, model=None):
     app.extensions[EXTENSION_KEY] = model or ModelWrapper(
         settings["MODEL_PATH"], settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"])
     create_api(app)
+    app.register_blueprint(webapp)
     return app
 
 

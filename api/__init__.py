@@ -62,6 +62,8 @@ def create_api(app):
         allow = error.get_response().headers.get("Allow")
         return body, code, ({"Allow": allow} if allow else {})
 
+    app.register_error_handler(HTTPException, http_error)  # routes outside the API: /app
+
     @api.errorhandler(Exception)
     def server_error(error):
         # Flask-RESTX logs the traceback (stamped with the request id) for every 5xx.
