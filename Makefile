@@ -8,7 +8,7 @@ MODEL_BUCKET ?= models
 MNIST ?= ../shared/mnist
 export PORT MODEL_FILE MODEL_BUCKET
 
-.PHONY: install run dev test train clean
+.PHONY: install run dev test train clean browser-deps container-deps container-test
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ run: install  ## serve with gunicorn on $(PORT)
 dev: install  ## Flask's development server (debug stays off unless DEBUG=1)
 	$(BIN)/python app.py
 
-test: install $(BIN)/.test-installed  ## the whole test suite
+test: install $(BIN)/.test-installed browser-deps  ## the whole test suite
 	$(BIN)/python -m pytest
 
 train: $(BIN)/.installed  ## retrain the model from the MNIST idx files in $(MNIST)
@@ -39,3 +39,16 @@ train: $(BIN)/.installed  ## retrain the model from the MNIST idx files in $(MNI
 
 clean:
 	rm -rf $(VENV) assets .pytest_cache
+
+browser-deps:  ## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+	@test -x /usr/bin/chromium || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+
+container-deps:  ## podman and friends, unless a Docker engine is running
+	@if ! docker info >/dev/null 2>&1 && \
+		! { command -v podman && command -v runc && command -v debootstrap; } >/dev/null; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y podman buildah runc debootstrap; fi
+
+container-test: container-deps  ## build the Dockerfile, run the image, check it over HTTP, report its size
+	scripts/container_test.sh
