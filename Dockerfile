@@ -4,6 +4,8 @@ ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE} AS build
 ARG model_bucket=models
 ARG model_file=mnist_cnn.h5
+# A CA bundle for pip where the index sits behind a TLS proxy (mount it into the build); unset: none.
+ARG PIP_CERT
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /workspace
 RUN python3 -m venv /opt/venv

@@ -62,3 +62,85 @@ if [ "${1:-}" = "--check" ]; then
     exit 1
 fi
 if [ "${1:-}" = "--base" ]; then make_local_base; exit; fi
+
+engine=$(pick_engine) || { say "no engine: no running Docker engine and no working podman"; exit 1; }
+[ -f models/mnist_cnn.h5 ] && [ -f md5sums.txt ] \
+    || { say "models/mnist_cnn.h5 and md5sums.txt must be in the build context"; exit 1; }
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+name=max-mnist-test-$$
+if [ "$engine" = podman ]; then
+    # Rootful podman where no registry is reachable: a local base, the host's network and
+    # CA bundle (pip reaches the index only through it), the Docker image format (HEALTHCHECK).
+    if [ -z "${BASE_IMAGE:-}" ]; then make_local_base; BASE_IMAGE=$LOCAL_BASE; fi
+    ENGINE_CMD=("${PODMAN[@]}")
+    BUILD=(build --format docker --network host "${LIMITS[@]}"
+           --volume "$CA_BUNDLE:$CA_BUNDLE:ro" --build-arg "PIP_CERT=$CA_BUNDLE")
+    PUBLISH=(--network host -e HOST=127.0.0.1 -e "PORT=$port")
+else
+    ENGINE_CMD=(docker)
+    BUILD=(build)
+    PUBLISH=(-p "127.0.0.1:$port:5000")
+fi
+BUILD+=(--build-arg "BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}")
+engine() { "${ENGINE_CMD[@]}" "$@"; }
+
+cleanup() {
+    if [ -n "${started:-}" ]; then
+        [ "${passed:-}" = 1 ] || engine logs "$name" 2>&1 | tail -n 40 >&2
+        engine rm -f "$name" >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+
+say "building $IMAGE with $engine from ${BASE_IMAGE:-python:3.11-slim}"
+build_start=$(date +%s)
+engine "${BUILD[@]}" -t "$IMAGE" .
+say "built in $(( $(date +%s) - build_start )) s"
+
+engine run -d --name "$name" "${LIMITS[@]}" "${PUBLISH[@]}" "$IMAGE" >/dev/null
+started=1
+url=http://127.0.0.1:$port
+say "waiting for $url/model/metadata"
+ready_start=$(date +%s)
+until curl -fsS "$url/model/metadata" >/tmp/"$name".metadata 2>/dev/null; do
+    if [ $(( $(date +%s) - ready_start )) -gt "$READY_SECONDS" ]; then
+        say "FAILED: no answer within $READY_SECONDS s"; exit 1
+    fi
+    [ "$(engine inspect --format '{{.State.Running}}' "$name")" = true ] \
+        || { say "FAILED: the container exited"; exit 1; }
+    sleep 1
+done
+say "ready after $(( $(date +%s) - ready_start )) s: $(cat /tmp/"$name".metadata)"
+rm -f /tmp/"$name".metadata
+
+predicted=$(curl -fsS -F "image=@$SAMPLE" "$url/model/predict" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["predictions"][0]["prediction"])')
+[ "$predicted" = "$EXPECTED_DIGIT" ] \
+    || { say "FAILED: $SAMPLE predicted as $predicted, expected $EXPECTED_DIGIT"; exit 1; }
+say "prediction over HTTP: $SAMPLE -> $predicted"
+
+uid=$(engine exec "$name" id -u)
+[ "$uid" != 0 ] || { say "FAILED: the service runs as root"; exit 1; }
+say "runs as uid $uid"
+
+if [ "$engine" = podman ]; then
+    engine healthcheck run "$name" || { say "FAILED: the HEALTHCHECK does not pass"; exit 1; }
+    say "HEALTHCHECK passes"
+else
+    [ "$(docker image inspect --format '{{json .Config.Healthcheck}}' "$IMAGE")" != null ] \
+        || { say "FAILED: the image has no HEALTHCHECK"; exit 1; }
+    say "HEALTHCHECK present"
+fi
+
+engine exec "$name" sh -c 'for tool in gcc cc g++ make; do
+        if command -v "$tool"; then echo "build tool in the final image: $tool"; exit 1; fi
+    done
+    for path in models scripts tests training; do
+        if [ -e "$path" ]; then echo "$path/ should not be in the final image"; exit 1; fi
+    done' >&2 || { say "FAILED: the final stage carries build-time files"; exit 1; }
+say "no compilers, make, models/, scripts/, tests/ or training/ in the final image"
+
+engine stop -t 10 "$name" >/dev/null
+passed=1
+size=$(engine image inspect --format '{{.Size}}' "$IMAGE")
+say "PASSED; image $IMAGE is $(( size / 1000000 )) MB ($size bytes)"
