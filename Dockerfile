@@ -14,8 +14,9 @@ RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
 COPY md5sums.txt .
 COPY scripts/fetch_model.py scripts/
 COPY models/ models/
+# fetch_model.py writes through mkstemp (mode 0600): make the model readable by the service user.
 RUN python3 scripts/fetch_model.py --bucket "${model_bucket}" --file "${model_file}" \
-    && md5sum -c md5sums.txt
+    && md5sum -c md5sums.txt && chmod 0644 "assets/${model_file}"
 
 FROM ${BASE_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
