@@ -64,8 +64,9 @@ fi
 if [ "${1:-}" = "--base" ]; then make_local_base; exit; fi
 
 engine=$(pick_engine) || { say "no engine: no running Docker engine and no working podman"; exit 1; }
-[ -f models/mnist_cnn.h5 ] && [ -f md5sums.txt ] \
-    || { say "models/mnist_cnn.h5 and md5sums.txt must be in the build context"; exit 1; }
+if [ ! -f models/mnist_cnn.h5 ] || [ ! -f md5sums.txt ]; then
+    say "models/mnist_cnn.h5 and md5sums.txt must be in the build context"; exit 1
+fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 name=max-mnist-test-$$
 if [ "$engine" = podman ]; then
@@ -134,6 +135,7 @@ else
     say "HEALTHCHECK present"
 fi
 
+# shellcheck disable=SC2016  # expanded by the container's shell
 engine exec "$name" sh -c 'for tool in gcc cc g++ make; do
         if command -v "$tool"; then echo "build tool in the final image: $tool"; exit 1; fi
     done
