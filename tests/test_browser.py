@@ -5,6 +5,7 @@ server; the page sends them through /model/predict like any upload. Every reques
 makes is recorded: a page that reaches beyond the server (a CDN, a font host) fails the test.
 Screenshots land in test-artifacts/browser/ for a person to look at.
 """
+import base64
 import json
 import math
 import os
@@ -163,11 +164,22 @@ def test_prediction_follows_when_a_stroke_ends_and_clear_empties(drawing_page):
     assert blank
 
 
-def test_chosen_image_file_is_predicted(drawing_page):
+def test_chosen_and_dropped_image_files_are_predicted(drawing_page):
     page = drawing_page.page
     page.set_input_files("#file", str(ROOT / "samples" / "4_photo.jpg"))
     assert settled_digit(page) == "4"
     drawing_page.screenshot("file-4-photo")
+
+    dropped = base64.b64encode((ROOT / "samples" / "9_canvas.png").read_bytes()).decode()
+    transfer = page.evaluate_handle("""(data) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], "9_canvas.png", {type: "image/png"}));
+        return transfer;
+    }""", dropped)
+    page.dispatch_event("#pad", "drop", {"dataTransfer": transfer})
+    assert settled_digit(page) == "9"
+    drawing_page.screenshot("dropped-9-canvas")
 
 
 def test_unreadable_file_shows_the_servers_message(drawing_page):
