@@ -238,3 +238,18 @@ def test_swagger_ui_lists_predict_and_try_it_out_works(browser, server):
     body = response.locator(".response-col_description pre").first.text_content()
     visit.close()
     assert json.loads(body)["predictions"][0]["prediction"] == 2
+
+
+def test_page_is_served_by_the_app_with_its_contract(client):
+    """No browser needed: the redirect, the ids the tests rely on, the CSP, JSON errors."""
+    assert client.get("/app").headers["Location"].endswith("/app/")
+    page = client.get("/app/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for contract in ('<canvas id="pad"', 'id="predict"', 'id="clear"', 'id="digit"'):
+        assert contract in html
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "http" not in html.replace('href="../"', "")  # nothing from elsewhere
+    assert client.get("/app/static/app.js").status_code == 200
+    missing = client.get("/app/static/nope.js")
+    assert missing.status_code == 404 and missing.get_json()["status"] == "error"
