@@ -5,6 +5,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -49,9 +50,14 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **(env or {})}
+        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would stall it
         self.process = subprocess.Popen(command, cwd=ROOT, env=environment,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self._wait(timeout)
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            self._wait(timeout)
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait(self, timeout):
         deadline = time.monotonic() + timeout
@@ -67,7 +73,9 @@ class Server:
         raise RuntimeError(f"server did not answer within {timeout}s:\n{self.output()}")
 
     def output(self):
-        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+        """Everything the server printed so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def stop(self):
         if self.process.poll() is None:

@@ -85,22 +85,21 @@ def fold_batch_norm(keras, trained):
     layers = keras.layers
     inputs = keras.Input((28, 28, 1), name="image")
     x = inputs
-    pending = None
-    for layer in trained.layers[1:]:
-        if isinstance(layer, layers.Conv2D):
-            pending = layer
+    trained_layers = trained.layers[1:]
+    for index, layer in enumerate(trained_layers):
+        following = trained_layers[index + 1] if index + 1 < len(trained_layers) else None
+        if isinstance(layer, (layers.BatchNormalization, layers.Dropout)):
             continue
-        if isinstance(layer, layers.BatchNormalization):
-            gamma, beta, mean, variance = layer.get_weights()
-            factor = gamma / np.sqrt(variance + layer.epsilon)
-            kernel = pending.get_weights()[0] * factor
-            bias = beta - mean * factor
-            conv = layers.Conv2D(pending.filters, pending.kernel_size, padding=pending.padding)
+        if isinstance(layer, layers.Conv2D):
+            kernel, *bias = layer.get_weights()
+            bias = bias[0] if bias else np.zeros(layer.filters, dtype=kernel.dtype)
+            if isinstance(following, layers.BatchNormalization):
+                gamma, beta, mean, variance = following.get_weights()
+                factor = gamma / np.sqrt(variance + following.epsilon)
+                kernel, bias = kernel * factor, beta + (bias - mean) * factor
+            conv = layers.Conv2D(layer.filters, layer.kernel_size, padding=layer.padding)
             x = conv(x)
             conv.set_weights([kernel, bias])
-            pending = None
-        elif isinstance(layer, layers.Dropout):
-            continue
         elif isinstance(layer, layers.Dense):
             dense = layers.Dense(layer.units, activation="softmax", name=layer.name)
             x = dense(x)
@@ -110,12 +109,12 @@ def fold_batch_norm(keras, trained):
     return keras.Model(inputs, x, name=trained.name)
 
 
-def augment_batch(tf, keras):
+def augment_batch(keras, scale):
     """Small in-graph jitter on top of the distorted copies: shifts, zoom, rotation."""
     jitter = keras.Sequential([
-        keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant"),
-        keras.layers.RandomZoom(0.08, fill_mode="constant"),
-        keras.layers.RandomRotation(0.03, fill_mode="constant"),
+        keras.layers.RandomTranslation(0.06 * scale, 0.06 * scale, fill_mode="constant"),
+        keras.layers.RandomZoom(0.08 * scale, fill_mode="constant"),
+        keras.layers.RandomRotation(0.03 * scale, fill_mode="constant"),
     ])
     return lambda images, labels: (jitter(images, training=True), labels)
 
@@ -127,6 +126,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--init-from", help="continue training a saved .h5 instead of a new net")
+    parser.add_argument("--jitter", type=float, default=1.0,
+                        help="scale of the in-graph shift/zoom/rotation (0 turns it off)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.time()
@@ -150,12 +153,17 @@ def main(argv=None):
     steps = len(train_idx) // args.batch_size
     dataset = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
                .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
-               .batch(args.batch_size, drop_remainder=True)
-               .map(augment_batch(tf, keras), num_parallel_calls=tf.data.AUTOTUNE)
-               .repeat().prefetch(tf.data.AUTOTUNE))
-    model = build_model(keras)
-    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps * args.epochs,
-                                                      warmup_target=None)
+               .batch(args.batch_size, drop_remainder=True))
+    if args.jitter > 0:
+        dataset = dataset.map(augment_batch(keras, args.jitter),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.repeat().prefetch(tf.data.AUTOTUNE)
+    if args.init_from:
+        model = keras.models.load_model(args.init_from, compile=False)
+    else:
+        model = build_model(keras)
+    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate,
+                                                      decay_steps=steps * args.epochs)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(dataset, epochs=args.epochs, steps_per_epoch=steps,
