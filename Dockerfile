@@ -4,6 +4,8 @@ ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE} AS build
 ARG model_bucket=models
 ARG model_file=mnist_cnn.h5
+# A CA bundle for pip where the index sits behind a TLS proxy (mount it into the build); unset: none.
+ARG PIP_CERT
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /workspace
 RUN python3 -m venv /opt/venv
@@ -12,8 +14,9 @@ RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
 COPY md5sums.txt .
 COPY scripts/fetch_model.py scripts/
 COPY models/ models/
+# fetch_model.py writes through mkstemp (mode 0600): make the model readable by the service user.
 RUN python3 scripts/fetch_model.py --bucket "${model_bucket}" --file "${model_file}" \
-    && md5sum -c md5sums.txt
+    && md5sum -c md5sums.txt && chmod 0644 "assets/${model_file}"
 # The service runs the verified Keras model through LiteRT: convert it here, checked for equality.
 COPY scripts/convert_model.py scripts/
 COPY core/ core/

@@ -9,7 +9,7 @@ MNIST ?= ../shared/mnist
 LITE_FILE := $(MODEL_FILE:.h5=.tflite)
 export PORT MODEL_FILE MODEL_BUCKET
 
-.PHONY: install run dev test train clean bench
+.PHONY: install run dev test train clean bench browser-deps container-deps container-test
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ run: install  ## serve with gunicorn on $(PORT)
 dev: install  ## Flask's development server (debug stays off unless DEBUG=1)
 	$(BIN)/python app.py
 
-test: install $(BIN)/.test-installed  ## the whole test suite
+test: install $(BIN)/.test-installed browser-deps  ## the whole test suite
 	$(BIN)/python -m pytest
 
 train: $(BIN)/.installed  ## retrain the model from the MNIST idx files in $(MNIST)
@@ -65,3 +65,16 @@ soak: install $(BIN)/.test-installed  ## bounded load run mixing good and bad up
 bench: install  ## load benchmark: this server against the original serving path (a few minutes)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.serving
+
+browser-deps:  ## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+	@test -x /usr/bin/chromium || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+
+container-deps:  ## podman and friends, unless a Docker engine is running
+	@if ! docker info >/dev/null 2>&1 && \
+		! { command -v podman && command -v runc && command -v debootstrap; } >/dev/null; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y podman buildah runc debootstrap; fi
+
+container-test: container-deps  ## build the Dockerfile, run the image, check it over HTTP, report its size
+	scripts/container_test.sh

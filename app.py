@@ -10,6 +10,7 @@ import config
 from api import RequestIdFilter, create_api
 from api.health import mark_ready
 from api.namespace import EXTENSION_KEY
+from api.webapp import webapp
 from core.model import ModelLoadError, ModelWrapper
 
 # gunicorn halts (instead of respawning workers forever) when a worker exits with this code.
@@ -49,6 +50,7 @@ def create_app(overrides=None, model=None):
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"]
     app.extensions[EXTENSION_KEY] = model or _load_model(settings)
     create_api(app)
+    app.register_blueprint(webapp)
     mark_ready(app)  # the model above is loaded and warmed (load_inference runs it once)
     return app
 

@@ -1,0 +1,202 @@
+// The drawing page: draw (or drop) a digit, send it to /model/predict, show all ten probabilities.
+"use strict";
+
+const PREDICT_URL = "../model/predict";
+const PEN_WIDTH = 0.07;        // of the pad's side: a bold pen, as MNIST's strokes are
+const AUTO_DELAY_MS = 400;     // wait this long after a stroke for the next one of the digit
+const PAPER = "#fff";
+const INK = "#000";
+
+const pad = document.getElementById("pad");
+const ctx = pad.getContext("2d");
+const digitOut = document.getElementById("digit");
+const confidenceOut = document.getElementById("confidence");
+const message = document.getElementById("message");
+const bars = document.getElementById("bars");
+const auto = document.getElementById("auto");
+const fileInput = document.getElementById("file");
+
+let stroke = null;         // {id, x, y} while a pointer is drawing
+let inked = false;         // anything drawn or dropped since the last clear
+let autoTimer = 0;
+let latest = 0;            // number of the newest request; older answers are dropped
+let pending = 0;           // requests in flight (tests wait for 0)
+
+function buildBars() {
+  for (let digit = 0; digit < 10; digit += 1) {
+    const row = document.createElement("li");
+    row.dataset.digit = String(digit);
+    row.innerHTML = `<span class="label">${digit}</span>` +
+      '<span class="bar"><span class="fill"></span></span><span class="value"></span>';
+    bars.appendChild(row);
+  }
+}
+
+function showProbabilities(ranked) {
+  const byDigit = new Map(ranked.map((entry) => [entry.prediction, entry.probability]));
+  for (const row of bars.children) {
+    const probability = byDigit.get(Number(row.dataset.digit)) || 0;
+    row.querySelector(".fill").style.width = `${(probability * 100).toFixed(1)}%`;
+    row.querySelector(".value").textContent = `${(probability * 100).toFixed(1)}%`;
+    row.classList.toggle("top", ranked.length > 0 && ranked[0].prediction === Number(row.dataset.digit));
+  }
+}
+
+function showResult(ranked) {
+  digitOut.textContent = String(ranked[0].prediction);
+  confidenceOut.textContent = `(${(ranked[0].probability * 100).toFixed(1)}% sure)`;
+  message.textContent = "";
+  showProbabilities(ranked);
+}
+
+function showError(text) {
+  digitOut.textContent = "?";
+  confidenceOut.textContent = "";
+  message.textContent = text;
+  showProbabilities([]);
+}
+
+function paper() {
+  ctx.fillStyle = PAPER;
+  ctx.fillRect(0, 0, pad.width, pad.height);
+}
+
+function clear() {
+  clearTimeout(autoTimer);
+  latest += 1;               // answers still on their way are for a drawing that is gone
+  paper();
+  inked = false;
+  digitOut.textContent = "";
+  confidenceOut.textContent = "";
+  message.textContent = "";
+  showProbabilities([]);
+}
+
+function setPending(change) {
+  pending += change;
+  document.body.dataset.pending = String(pending);
+}
+
+async function predict(blob, name) {
+  clearTimeout(autoTimer);
+  const request = ++latest;
+  const form = new FormData();
+  form.append("image", blob, name);
+  setPending(1);
+  try {
+    const response = await fetch(PREDICT_URL, { method: "POST", body: form });
+    const body = await response.json().catch(() => ({}));
+    if (request !== latest) return;
+    if (response.ok && body.predictions) showResult(body.predictions);
+    else showError(body.message || `the server answered ${response.status}`);
+  } catch (error) {
+    if (request === latest) showError(`could not reach the server (${error.message})`);
+  } finally {
+    setPending(-1);
+  }
+}
+
+function predictDrawing() {
+  if (!inked) {
+    showError("draw a digit first");
+    return;
+  }
+  setPending(1);             // counts from the click, before the PNG is encoded
+  pad.toBlob((blob) => {
+    setPending(-1);
+    predict(blob, "drawing.png");
+  }, "image/png");
+}
+
+function point(event) {
+  const box = pad.getBoundingClientRect();
+  return {
+    x: ((event.clientX - box.left) * pad.width) / box.width,
+    y: ((event.clientY - box.top) * pad.height) / box.height,
+  };
+}
+
+function line(from, to) {
+  ctx.strokeStyle = INK;
+  ctx.lineWidth = PEN_WIDTH * pad.width;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.beginPath();
+  ctx.moveTo(from.x, from.y);
+  ctx.lineTo(to.x, to.y);
+  ctx.stroke();
+}
+
+pad.addEventListener("pointerdown", (event) => {
+  if (stroke || (event.pointerType === "mouse" && event.button !== 0)) return;
+  event.preventDefault();
+  clearTimeout(autoTimer);
+  pad.setPointerCapture(event.pointerId);
+  stroke = { id: event.pointerId, ...point(event) };
+  line(stroke, stroke);      // a tap leaves a dot
+  inked = true;
+});
+
+pad.addEventListener("pointermove", (event) => {
+  if (!stroke || event.pointerId !== stroke.id) return;
+  const moves = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+  for (const move of moves.length ? moves : [event]) {
+    const next = point(move);
+    line(stroke, next);
+    stroke.x = next.x;
+    stroke.y = next.y;
+  }
+});
+
+function endStroke(event) {
+  if (!stroke || event.pointerId !== stroke.id) return;
+  stroke = null;
+  if (auto.checked) autoTimer = setTimeout(predictDrawing, AUTO_DELAY_MS);
+}
+pad.addEventListener("pointerup", endStroke);
+pad.addEventListener("pointercancel", endStroke);
+
+function showPicture(file) {
+  const url = URL.createObjectURL(file);
+  const picture = new Image();
+  picture.onload = () => {
+    paper();
+    const scale = Math.min(pad.width / picture.width, pad.height / picture.height);
+    const width = picture.width * scale;
+    const height = picture.height * scale;
+    ctx.drawImage(picture, (pad.width - width) / 2, (pad.height - height) / 2, width, height);
+    URL.revokeObjectURL(url);
+  };
+  picture.onerror = () => URL.revokeObjectURL(url);
+  picture.src = url;
+}
+
+function usePicture(file) {
+  if (!file) return;
+  clear();
+  inked = true;
+  showPicture(file);         // a preview only: the file itself goes to the server, unchanged
+  predict(file, file.name);
+}
+
+fileInput.addEventListener("change", () => {
+  usePicture(fileInput.files[0]);
+  fileInput.value = "";
+});
+pad.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  pad.classList.add("dropping");
+});
+pad.addEventListener("dragleave", () => pad.classList.remove("dropping"));
+pad.addEventListener("drop", (event) => {
+  event.preventDefault();
+  pad.classList.remove("dropping");
+  usePicture(event.dataTransfer.files[0]);
+});
+
+document.getElementById("predict").addEventListener("click", predictDrawing);
+document.getElementById("clear").addEventListener("click", clear);
+
+buildBars();
+clear();
+document.body.dataset.pending = "0";

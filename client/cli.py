@@ -1,0 +1,194 @@
+"""Classify image files with a MAX-MNIST server, many files per request, in the order given."""
+import argparse
+import json
+import mimetypes
+import os
+import pathlib
+import sys
+import urllib.error
+import urllib.request
+import uuid
+
+DEFAULT_URL = os.environ.get("MAX_MNIST_URL", "http://127.0.0.1:5000")
+DEFAULT_BATCH_FILES = 32  # the server takes at most MAX_BATCH_FILES (64 by default) per request
+DEFAULT_BATCH_BYTES = 6 * 1024 * 1024  # stays under the server's MAX_UPLOAD_BYTES (8 MiB)
+EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_SERVER = 1, 2, 3
+
+
+class ServerError(Exception):
+    """The server cannot be reached, or refused a whole request: nothing more can be done."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m client", description=__doc__,
+        epilog=f"Exit status: 0 all files classified, {EXIT_FILE_ERRORS} some file could not be "
+               f"classified, {EXIT_USAGE} bad arguments, {EXIT_SERVER} the server is "
+               "unreachable or refused a request.")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files of one digit each")
+    parser.add_argument("--url", default=DEFAULT_URL,
+                        help="the server's base URL (default: $MAX_MNIST_URL or %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_FILES, metavar="N",
+                        help="files per request (default: %(default)s)")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="per request (default: %(default)s)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per file instead of a line of text")
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("--progress", action="store_true", default=None,
+                          help="always show the progress bar (default: on a terminal, "
+                               "when there is more than one batch)")
+    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    return args
+
+
+def read_files(paths):
+    """(path, bytes, None) for each readable file, (path, None, reason) for the others."""
+    for path in paths:
+        try:
+            yield path, pathlib.Path(path).read_bytes(), None
+        except OSError as error:
+            yield path, None, error.strerror or str(error)
+
+
+def batches(items, max_files, max_bytes):
+    """Consecutive groups of at most `max_files` items and about `max_bytes` of file data."""
+    batch, size = [], 0
+    for item in items:
+        length = len(item[1] or b"")
+        if batch and (len(batch) >= max_files or size + length > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += length
+    if batch:
+        yield batch
+
+
+def encode_multipart(files):
+    """A multipart/form-data body with every (name, bytes) as an `image` field."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, data in files:
+        filename = os.path.basename(name).translate({ord(c): "_" for c in '"\r\n'})
+        kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; "
+                f"filename=\"{filename}\"\r\nContent-Type: {kind}\r\n\r\n")
+        parts += [head.encode(), data, b"\r\n"]
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def post_files(url, files, timeout):
+    """Send files in one request; one outcome per file: ("ok", digit, probability) or
+    ("error", message)."""
+    body, content_type = encode_multipart(files)
+    request = urllib.request.Request(url.rstrip("/") + "/model/predict", data=body,
+                                     headers={"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
+            answer = json.load(response)
+    except urllib.error.HTTPError as error:
+        message = _message(error)
+        if len(files) == 1 and 400 <= error.code < 500:
+            return [("error", message)]  # the server judged this one file
+        raise ServerError(f"the server refused the request ({error.code}): {message}") from error
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise ServerError(f"cannot reach {url}: {reason}") from error
+    except ValueError as error:
+        raise ServerError(f"{url} did not answer with JSON: is it a MAX-MNIST server?") from error
+    if "predictions" in answer:
+        return [_outcome({"status": "ok", "predictions": answer["predictions"]})]
+    return [_outcome(entry) for entry in answer.get("results", [])]
+
+
+def _message(error):
+    try:
+        return json.load(error)["message"]
+    except (ValueError, KeyError, TypeError):
+        return error.reason
+
+
+def _outcome(entry):
+    if entry.get("status") == "ok":
+        best = entry["predictions"][0]
+        return "ok", best["prediction"], best["probability"]
+    return "error", entry.get("message", "the server could not classify this file")
+
+
+def classify(batch, url, timeout):
+    """Outcomes for a batch of read_files() items, in order; unreadable files are not sent."""
+    readable = [(path, data) for path, data, problem in batch if problem is None]
+    answers = iter(post_files(url, readable, timeout) if readable else [])
+    return [(path, ("error", problem) if problem else next(answers, ("error", "no answer")))
+            for path, _, problem in batch]
+
+
+def line(path, outcome, as_json):
+    if as_json:
+        if outcome[0] == "ok":
+            return json.dumps({"file": path, "digit": outcome[1], "probability": outcome[2]})
+        return json.dumps({"file": path, "error": outcome[1]})
+    if outcome[0] == "ok":
+        return f"{path}\t{outcome[1]}\t{outcome[2]:.3f}"
+    return f"{path}\terror: {outcome[1]}"
+
+
+class ProgressBar:
+    """A one-line bar on stderr, redrawn in place; cleared before results are printed."""
+
+    WIDTH = 30
+
+    def __init__(self, total, stream):
+        self.total, self.stream, self.done = total, stream, 0
+
+    def show(self):
+        filled = self.WIDTH * self.done // max(self.total, 1)
+        percent = 100 * self.done // max(self.total, 1)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] "
+                          f"{self.done}/{self.total} files {percent:3d}%")
+        self.stream.flush()
+
+    def advance(self, count):
+        self.done += count
+        self.show()
+
+    def clear(self):
+        self.stream.write("\r\033[K" if self.stream.isatty() else "\n")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    groups = batches(read_files(args.images), args.batch_size, DEFAULT_BATCH_BYTES)
+    show_bar = args.progress
+    if show_bar is None:
+        show_bar = sys.stderr.isatty() and len(args.images) > args.batch_size
+    bar = ProgressBar(len(args.images), sys.stderr) if show_bar else None
+    failed = 0
+    if bar:
+        bar.show()
+    try:
+        for batch in groups:
+            outcomes = classify(batch, args.url, args.timeout)
+            if bar and sys.stderr.isatty():
+                bar.clear()
+            for path, outcome in outcomes:
+                print(line(path, outcome, args.json), flush=True)
+                failed += outcome[0] == "error"
+            if bar:
+                bar.advance(len(batch))
+    except ServerError as error:
+        if bar:
+            bar.clear()
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SERVER
+    if bar:
+        bar.clear()
+    if failed:
+        print(f"{failed} of {len(args.images)} files could not be classified", file=sys.stderr)
+        return EXIT_FILE_ERRORS
+    return 0

@@ -1,0 +1,255 @@
+"""The drawing page and the Swagger UI in a real headless browser (Debian's Chromium).
+
+Digits are drawn with real mouse (and touch) strokes on the page served by the real gunicorn
+server; the page sends them through /model/predict like any upload. Every request the browser
+makes is recorded: a page that reaches beyond the server (a CDN, a font host) fails the test.
+Screenshots land in test-artifacts/browser/ for a person to look at.
+"""
+import base64
+import json
+import math
+import os
+import pathlib
+
+import pytest
+
+from tests.helpers import ROOT
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test requirement")
+
+CHROMIUM = pathlib.Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+SETTLE_MS = 15_000
+
+
+def _arc(cx, cy, rx, ry, start, end, points=16):
+    """Points along an ellipse from angle `start` to `end` (degrees, 0 = right, 90 = down)."""
+    return [(cx + rx * math.cos(math.radians(start + (end - start) * i / points)),
+             cy + ry * math.sin(math.radians(start + (end - start) * i / points)))
+            for i in range(points + 1)]
+
+
+# Each digit: strokes of (x, y) points in pad units (0..1), written as people write them.
+DIGITS = {
+    0: [_arc(0.5, 0.5, 0.2, 0.3, -90, 275, 28)],
+    1: [[(0.53, 0.2), (0.5, 0.5), (0.47, 0.8)]],
+    2: [_arc(0.5, 0.34, 0.17, 0.14, 200, 380, 12) + [(0.58, 0.55), (0.3, 0.8), (0.72, 0.8)]],
+    3: [_arc(0.48, 0.33, 0.17, 0.14, 210, 450, 14)[:-1] + _arc(0.48, 0.64, 0.19, 0.17, 270, 500, 14)],
+    4: [[(0.34, 0.2), (0.3, 0.56), (0.72, 0.56)], [(0.64, 0.22), (0.62, 0.84)]],
+    5: [[(0.68, 0.2), (0.38, 0.2), (0.35, 0.47)] + _arc(0.49, 0.63, 0.19, 0.17, 225, 505, 14)],
+    6: [[(0.62, 0.18), (0.45, 0.35)] + _arc(0.5, 0.64, 0.17, 0.17, 200, 560, 20)],
+    7: [[(0.28, 0.22), (0.72, 0.22), (0.45, 0.82)]],
+    8: [_arc(0.5, 0.32, 0.14, 0.13, 90, -270, 18) + _arc(0.5, 0.63, 0.17, 0.17, -90, 270, 20)],
+    9: [_arc(0.5, 0.36, 0.16, 0.15, 0, -360, 20) + [(0.65, 0.6), (0.62, 0.84)]],
+}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: `make browser-deps` installs it")
+        pytest.skip(f"{CHROMIUM} is missing: `make browser-deps` installs it")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        running = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield running
+        running.close()
+
+
+class Visit:
+    """A browser page on the server that records every request and console error it makes."""
+
+    def __init__(self, browser, server, **context_args):
+        self.context = browser.new_context(**context_args)
+        self.outside, self.errors = [], []
+        self.context.route("**/*", self._only_server(server.url))
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.set_default_timeout(SETTLE_MS)
+
+    def _only_server(self, origin):
+        def handle(route):
+            if route.request.url.startswith(origin + "/"):
+                route.continue_()
+            else:
+                self.outside.append(route.request.url)
+                route.abort()
+        return handle
+
+    def screenshot(self, name):
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self):
+        self.context.close()
+        assert self.outside == [], f"the page reached beyond the server: {self.outside}"
+        assert self.errors == [], f"errors in the browser console: {self.errors}"
+
+
+@pytest.fixture
+def drawing_page(browser, server):
+    visit = Visit(browser, server, viewport={"width": 900, "height": 800})
+    visit.page.goto(server.url + "/app")
+    yield visit
+    visit.close()
+
+
+def draw(page, strokes, scale=1.0, offset=(0.0, 0.0)):
+    """Draw strokes on #pad with the mouse; `scale` and `offset` (pad units) move them."""
+    box = page.locator("#pad").bounding_box()
+
+    def at(x, y):
+        return (box["x"] + (offset[0] + 0.5 + (x - 0.5) * scale) * box["width"],
+                box["y"] + (offset[1] + 0.5 + (y - 0.5) * scale) * box["height"])
+
+    for stroke in strokes:
+        page.mouse.move(*at(*stroke[0]))
+        page.mouse.down()
+        for point in stroke[1:]:
+            page.mouse.move(*at(*point), steps=4)
+        page.mouse.up()
+
+
+def settled_digit(page):
+    """The digit shown once every request the page started has been answered."""
+    page.locator("body[data-pending='0']").wait_for(state="attached")
+    return page.text_content("#digit")
+
+
+def predict_drawing(page):
+    page.click("#predict")
+    return settled_digit(page)
+
+
+@pytest.mark.parametrize("digit", sorted(DIGITS))
+def test_drawn_digit_is_recognised(drawing_page, digit):
+    page = drawing_page.page
+    page.click("#clear")
+    draw(page, DIGITS[digit])
+    shown = predict_drawing(page)
+    drawing_page.screenshot(f"drawn-{digit}")
+    assert shown == str(digit)
+    assert page.locator("#bars li").count() == 10
+    top = page.locator("#bars li.top")
+    assert top.get_attribute("data-digit") == str(digit)
+    assert float(top.locator(".value").text_content().rstrip("%")) > 50
+
+
+def test_small_off_centre_drawing_with_the_same_pen(drawing_page):
+    """A digit drawn small in a corner has relatively thick strokes; it still comes out right."""
+    page = drawing_page.page
+    draw(page, DIGITS[3], scale=0.45, offset=(-0.22, -0.2))
+    shown = predict_drawing(page)
+    drawing_page.screenshot("drawn-3-small")
+    assert shown == "3"
+
+
+def test_prediction_follows_when_a_stroke_ends_and_clear_empties(drawing_page):
+    page = drawing_page.page
+    draw(page, DIGITS[7])  # no click: the page predicts by itself when the stroke ends
+    page.locator("#digit:not(:empty)").wait_for()
+    assert settled_digit(page) == "7"
+    page.click("#clear")
+    assert page.text_content("#digit") == ""
+    page.click("#predict")  # nothing drawn: the page says so rather than sending a blank
+    assert "draw a digit" in page.text_content("#message")
+    blank = page.evaluate("""() => {
+        const pad = document.querySelector('#pad');
+        const pixels = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+        return pixels.every((value) => value === 255);
+    }""")
+    assert blank
+
+
+def test_chosen_and_dropped_image_files_are_predicted(drawing_page):
+    page = drawing_page.page
+    page.set_input_files("#file", str(ROOT / "samples" / "4_photo.jpg"))
+    assert settled_digit(page) == "4"
+    drawing_page.screenshot("file-4-photo")
+
+    dropped = base64.b64encode((ROOT / "samples" / "9_canvas.png").read_bytes()).decode()
+    transfer = page.evaluate_handle("""(data) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], "9_canvas.png", {type: "image/png"}));
+        return transfer;
+    }""", dropped)
+    page.dispatch_event("#pad", "drop", {"dataTransfer": transfer})
+    assert settled_digit(page) == "9"
+    drawing_page.screenshot("dropped-9-canvas")
+
+
+def test_unreadable_file_shows_the_servers_message(drawing_page):
+    page = drawing_page.page
+    page.set_input_files("#file", files=[{"name": "notes.png", "mimeType": "image/png",
+                                          "buffer": b"not an image at all"}])
+    assert settled_digit(page) == "?"
+    assert "not an image" in page.text_content("#message")
+    drawing_page.errors.clear()  # the browser logs the 400 and the failed preview
+
+
+def test_phone_sized_screen_and_a_finger(browser, server):
+    visit = Visit(browser, server, viewport={"width": 375, "height": 667}, has_touch=True,
+                  is_mobile=True, device_scale_factor=2)
+    page = visit.page
+    page.goto(server.url + "/app")
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    box = page.locator("#pad").bounding_box()
+    assert fits, "the page scrolls sideways on a phone"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["width"] >= 250
+    for selector in ("#predict", "#clear"):
+        assert page.locator(selector).bounding_box()["height"] >= 40, "too small for a finger"
+
+    session = visit.context.new_cdp_session(page)
+    stroke = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in DIGITS[1][0]]
+    session.send("Input.dispatchTouchEvent",
+                 {"type": "touchStart", "touchPoints": [{"x": stroke[0][0], "y": stroke[0][1]}]})
+    for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+        for step in range(1, 9):
+            session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                {"x": x0 + (x1 - x0) * step / 8, "y": y0 + (y1 - y0) * step / 8}]})
+    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.locator("#digit:not(:empty)").wait_for()
+    shown = settled_digit(page)
+    visit.screenshot("phone-drawn-1")
+    visit.close()
+    assert shown == "1"
+
+
+def test_swagger_ui_lists_predict_and_try_it_out_works(browser, server):
+    visit = Visit(browser, server, viewport={"width": 1200, "height": 1000})
+    page = visit.page
+    page.goto(server.url + "/")
+    page.locator("#operations-tag-model").click()  # the namespace starts folded
+    operation = page.locator("#operations-model-post_predict")
+    operation.wait_for()
+    assert "/model/predict" in operation.locator(".opblock-summary").text_content()
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("input[type=file]").set_input_files(str(ROOT / "samples" / "2_canvas.png"))
+    operation.locator("button.execute").click()
+    response = operation.locator(".live-responses-table .response")
+    response.wait_for()
+    visit.screenshot("swagger-try-it-out")
+    assert response.locator(".response-col_status").first.text_content().strip() == "200"
+    body = response.locator(".response-col_description pre").first.text_content()
+    visit.close()
+    assert json.loads(body)["predictions"][0]["prediction"] == 2
+
+
+def test_page_is_served_by_the_app_with_its_contract(client):
+    """No browser needed: the redirect, the ids the tests rely on, the CSP, JSON errors."""
+    assert client.get("/app").headers["Location"].endswith("/app/")
+    page = client.get("/app/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for contract in ('<canvas id="pad"', 'id="predict"', 'id="clear"', 'id="digit"'):
+        assert contract in html
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "http" not in html.replace('href="../"', "")  # nothing from elsewhere
+    assert client.get("/app/static/app.js").status_code == 200
+    missing = client.get("/app/static/nope.js")
+    assert missing.status_code == 404 and missing.get_json()["status"] == "error"
