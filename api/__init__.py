@@ -107,10 +107,11 @@ def create_api(app):
     @app.after_request
     def add_headers(response):
         response.headers.update(SECURITY_HEADERS)
+        # setdefault: a blueprint's own, narrower policy (the drawing page's) stands.
         if response.mimetype == "text/html":
-            response.headers["Content-Security-Policy"] = PAGE_POLICY
+            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
         elif response.mimetype == "application/json":
-            response.headers["Content-Security-Policy"] = JSON_POLICY
+            response.headers.setdefault("Content-Security-Policy", JSON_POLICY)
             response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Request-ID"] = g.get("request_id", "")
         _add_cors(response, app.config)
