@@ -148,3 +148,18 @@ def test_a_colour_jpeg_is_decoded_small_and_as_luma_only():
     image = open_image(encode(photo, "JPEG"), **LIMITS)
     assert image.mode == "L" and image.size == (200, 200)
     assert prepare_digit(encode(photo, "JPEG"), **LIMITS).max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mode,fmt", [("1", "BMP"), ("1", "TIFF"), ("I", "TIFF"), ("F", "TIFF"),
+                                      ("CMYK", "JPEG"), ("CMYK", "TIFF"), ("P", "BMP"),
+                                      ("L", "WEBP"), ("RGB", "WEBP"), ("LA", "WEBP"),
+                                      ("RGBA", "TIFF")])
+def test_every_mode_and_format_gives_the_same_digit(mode, fmt):
+    pixels = bar()
+    if mode in ("I", "F"):
+        image = Image.fromarray(pixels.astype(np.int32 if mode == "I" else np.float32))
+    else:
+        image = Image.fromarray(pixels).convert(mode)
+    assert image.mode == mode
+    expected = prepare_digit(encode(pixels), **LIMITS)
+    np.testing.assert_allclose(prepare_digit(encode(image, fmt), **LIMITS), expected, atol=0.1)
