@@ -131,3 +131,35 @@ def test_a_large_image_is_located_coarsely_but_cut_at_full_resolution():
     assert np.ptp(rows) + 1 >= 19  # the 60-pixel stroke fills the 20-pixel box
     centre_y, centre_x = (np.indices(digit.shape) * digit).sum(axis=(1, 2)) / digit.sum()
     assert abs(centre_y - 13.5) <= 1 and abs(centre_x - 13.5) <= 1
+
+
+def test_grey_with_alpha_is_composited_like_rgba():
+    la = np.zeros((200, 120, 2), dtype=np.uint8)
+    la[20:-20, 52:68] = (0, 255)  # black, opaque strokes; the rest transparent
+    from_la = prepare_digit(encode(Image.fromarray(la, "LA")), **LIMITS)
+    rgba = np.zeros((200, 120, 4), dtype=np.uint8)
+    rgba[20:-20, 52:68] = (0, 0, 0, 255)
+    np.testing.assert_allclose(from_la, prepare_digit(encode(rgba), **LIMITS), atol=1e-6)
+
+
+def test_a_colour_jpeg_is_decoded_small_and_as_luma_only():
+    photo = np.full((400, 400, 3), (230, 220, 190), dtype=np.uint8)
+    photo[80:320, 190:210] = (20, 20, 60)
+    image = open_image(encode(photo, "JPEG"), **LIMITS)
+    assert image.mode == "L" and image.size == (200, 200)
+    assert prepare_digit(encode(photo, "JPEG"), **LIMITS).max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mode,fmt", [("1", "BMP"), ("1", "TIFF"), ("I", "TIFF"), ("F", "TIFF"),
+                                      ("CMYK", "JPEG"), ("CMYK", "TIFF"), ("P", "BMP"),
+                                      ("L", "WEBP"), ("RGB", "WEBP"), ("LA", "WEBP"),
+                                      ("RGBA", "TIFF")])
+def test_every_mode_and_format_gives_the_same_digit(mode, fmt):
+    pixels = bar()
+    if mode in ("I", "F"):
+        image = Image.fromarray(pixels.astype(np.int32 if mode == "I" else np.float32))
+    else:
+        image = Image.fromarray(pixels).convert(mode)
+    assert image.mode == mode
+    expected = prepare_digit(encode(pixels), **LIMITS)
+    np.testing.assert_allclose(prepare_digit(encode(image, fmt), **LIMITS), expected, atol=0.1)

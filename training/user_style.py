@@ -113,16 +113,23 @@ def canvas_png(digit, rng):
     return save(Image.fromarray(rgba, "RGBA"), "PNG")
 
 
+def _off_centre(spare, rng):
+    """A position in the first or last third of `spare` pixels of room."""
+    third = max(spare // 3, 1)
+    return int(rng.integers(0, third) if rng.random() < 0.5 else rng.integers(spare - third,
+                                                                               spare + 1))
+
+
 def small_off_centre(digit, rng):
-    """A small digit somewhere away from the middle of a large, lightly noisy page, PNG."""
+    """A small digit near a corner of a large, lightly noisy, unevenly lit page, grey PNG."""
     height, width = (int(v) for v in rng.integers(500, 800, 2))
     alpha = ink_alpha(digit, int(rng.integers(45, 90)))
-    top = int(rng.integers(0, height - alpha.shape[0]))
-    left = int(rng.integers(0, width - alpha.shape[1]))
-    coverage = place(alpha, height, width, top, left)
-    pixels = ink_on_paper(coverage, tinted_paper(rng), dark_ink(rng),
+    coverage = place(alpha, height, width, _off_centre(height - alpha.shape[0], rng),
+                     _off_centre(width - alpha.shape[1], rng))
+    paper = (float(np.mean(tinted_paper(rng))),)
+    pixels = ink_on_paper(coverage, paper, (float(rng.uniform(20, 60)),),
                           lighting(height, width, rng, 0.1), rng.uniform(1, 4), rng)
-    return save(Image.fromarray(pixels).convert("L"), "PNG", compress_level=1)
+    return save(Image.fromarray(pixels[..., 0]), "PNG", compress_level=1)
 
 
 def thick_marker(digit, rng):
@@ -197,7 +204,8 @@ def png16(digit, rng):
     height, width = (int(v) for v in rng.integers(260, 420, 2))
     coverage = centred(ink_alpha(digit, int(min(height, width) * 0.7)), height, width, rng)
     paper, ink = rng.uniform(48000, 62000), rng.uniform(3000, 15000)
-    pixels = paper * (1 - coverage) + ink * coverage + 600 * rng.standard_normal(coverage.shape)
+    pixels = (paper * (1 - coverage) + ink * coverage +
+              600 * rng.standard_normal(coverage.shape, dtype=np.float32))
     return save(Image.fromarray(np.clip(pixels, 0, 65535).astype(np.uint16)), "PNG",
                 compress_level=1)
 
