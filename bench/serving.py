@@ -207,8 +207,10 @@ def table(ours, baseline, scenarios):
                           f"{row['rps'] / base['rps']:.0f}x" if base["rps"] else "n/a"]
             else:
                 cells += ["", "", "", ""]
-            failed = row["errors"] + (base["errors"] if base else 0)
-            lines.append("| " + " | ".join(cells) + " |" + (f" {failed} failed" if failed else ""))
+            failed = [f"{count} of ours failed" if count else "" for count in [row["errors"]]]
+            failed += [f"{base['errors']} of the baseline's failed (or timed out at 10 s)"
+                       if base and base["errors"] else ""]
+            lines.append("| " + " | ".join(cells) + " | " + " ".join(filter(None, failed)))
     return "\n".join(lines)
 
 
