@@ -16,6 +16,7 @@ import datetime
 import os
 import pathlib
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -108,7 +109,12 @@ class RunningServer:
         started = time.monotonic()
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT)
-        self._first_prediction(body)
+        self._sampling = False
+        try:
+            self._first_prediction(body)
+        except BaseException:
+            self.stop()
+            raise
         self.start_seconds = time.monotonic() - started
         self.peak_rss = tree_rss(self.process.pid)
         self._sampling = True
@@ -129,7 +135,6 @@ class RunningServer:
                         return
             except OSError:  # refused until the port is bound; 5xx while loading
                 time.sleep(0.01)
-        self.stop()
         raise RuntimeError(f"{self.name} gave no prediction within {START_LIMIT}s")
 
     def _sample(self):
@@ -207,8 +212,10 @@ def table(ours, baseline, scenarios):
                           f"{row['rps'] / base['rps']:.0f}x" if base["rps"] else "n/a"]
             else:
                 cells += ["", "", "", ""]
-            failed = row["errors"] + (base["errors"] if base else 0)
-            lines.append("| " + " | ".join(cells) + " |" + (f" {failed} failed" if failed else ""))
+            failed = [f"{count} of ours failed" if count else "" for count in [row["errors"]]]
+            failed += [f"{base['errors']} of the baseline's failed (or timed out at 10 s)"
+                       if base and base["errors"] else ""]
+            lines.append("| " + " | ".join(cells) + " | " + " ".join(filter(None, failed)))
     return "\n".join(lines)
 
 
@@ -243,6 +250,7 @@ def main(argv=None):
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the original-path baseline (quick tuning runs)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="max-mnist-bench-"))
     single, batch = workdir / "single.body", workdir / "batch.body"
     single.write_bytes(multipart(SAMPLES[7:8]))
