@@ -75,7 +75,7 @@ def test_metrics_speak_prometheus_text_and_openmetrics(client):
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
     """A real 2-worker gunicorn with its metrics directory where the test can see it; a stale
-    file from an earlier run is in it and must be wiped at start (it would break a scrape)."""
+    file from an earlier run is in it and must be wiped at start."""
     metrics_dir = tmp_path_factory.mktemp("multiproc")
     (metrics_dir / "counter_1.db").write_bytes(b"stale bytes from a previous server run")
     running = Server(gunicorn_command(workers=2),
