@@ -2,12 +2,15 @@
 import io
 import os
 import pathlib
+import shutil
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import ROOT, Server, gunicorn_command
@@ -72,14 +75,11 @@ def test_metrics_speak_prometheus_text_and_openmetrics(client):
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
     """A real 2-worker gunicorn with its metrics directory where the test can see it; a stale
-    file from an earlier run is in it and must be wiped at start (it would break a scrape)."""
+    file from an earlier run is in it and must be wiped at start."""
     metrics_dir = tmp_path_factory.mktemp("multiproc")
     (metrics_dir / "counter_1.db").write_bytes(b"stale bytes from a previous server run")
     running = Server(gunicorn_command(workers=2),
                      env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
-    deadline = time.monotonic() + 120
-    while len(worker_pids(metrics_dir, "histogram")) < 2 and time.monotonic() < deadline:
-        time.sleep(0.5)  # each worker writes its histogram file once it has imported the app
     yield running, metrics_dir
     running.stop()
 
@@ -92,18 +92,38 @@ def scrape(server):
     return samples(requests.get(server.url + "/metrics", timeout=10).text)
 
 
-def test_counts_add_up_across_two_gunicorn_workers(two_workers):
+def predictions_by_worker(metrics_dir, scratch):
+    """Each worker's own count of answered predictions, read from its file alone."""
+    counts = {}
+    for pid in worker_pids(metrics_dir, "counter"):
+        folder = scratch / str(pid)
+        folder.mkdir(exist_ok=True)
+        shutil.copy(metrics_dir / f"counter_{pid}.db", folder)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(folder))
+        counts[pid] = requests_count(samples(generate_latest(registry).decode()), *PREDICT)
+    return counts
+
+
+def test_counts_add_up_across_two_gunicorn_workers(two_workers, tmp_path):
     server, metrics_dir = two_workers
     assert not (metrics_dir / "counter_1.db").exists()
-    sent = 24
 
     def post(_):
         files = {"image": (SAMPLE.name, SAMPLE.read_bytes())}
         return requests.post(server.url + "/model/predict", files=files, timeout=60).status_code
 
+    sent, deadline = 0, time.monotonic() + 120
     with ThreadPoolExecutor(max_workers=4) as pool:  # concurrent, so both workers serve
-        assert list(pool.map(post, range(sent))) == [200] * sent
-    assert len(worker_pids(metrics_dir, "counter")) == 2, "both workers must have served"
+        while True:  # the second worker may still be loading its model at first
+            assert list(pool.map(post, range(8))) == [200] * 8
+            sent += 8
+            by_worker = predictions_by_worker(metrics_dir, tmp_path)
+            if sent >= 24 and len(by_worker) == 2 and min(by_worker.values()) > 0 \
+                    or time.monotonic() > deadline:
+                break
+    assert len(by_worker) == 2 and min(by_worker.values()) > 0, by_worker
+    assert sum(by_worker.values()) == sent
     for _ in range(6):  # each scrape lands on either worker; every one sees all requests
         parsed = scrape(server)
         assert requests_count(parsed, *PREDICT) == sent

@@ -29,10 +29,10 @@ def infer(client, batch, binary=True, outputs=None):
     return client.infer("mnist", [tensor], outputs=wanted or None, request_id="batch-1")
 
 
-def prepared_samples():
-    """The committed sample images made MNIST-like by the service's own pre-processing."""
-    digits = [prepare_digit(path.read_bytes(), 16_000_000, 10_000) for path in SAMPLES]
-    return np.stack(digits), np.array([int(path.name[0]) for path in SAMPLES])
+def prepared_samples(paths=SAMPLES):
+    """Committed sample images made MNIST-like by the service's own pre-processing."""
+    digits = [prepare_digit(path.read_bytes(), 16_000_000, 10_000) for path in paths]
+    return np.stack(digits), np.array([int(path.name[0]) for path in paths])
 
 
 def test_health_and_readiness(client_v2):
@@ -70,7 +70,8 @@ def test_a_batch_of_mnist_test_digits_against_the_labels(client_v2, mnist_test):
 
 
 def test_samples_prepared_by_core_digit_come_back_right(client_v2):
-    digits, expected = prepared_samples()
+    digits, expected = prepared_samples(sorted(ROOT.glob("samples/*_mnist_style.png")))
+    assert len(expected) == 10
     result = infer(client_v2, digits)
     np.testing.assert_array_equal(result.as_numpy("digit"), expected)
 
