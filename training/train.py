@@ -20,7 +20,7 @@ import time
 import numpy as np
 from PIL import Image, ImageFilter
 
-from core.digit import normalise_digit
+from core.digit import NoDigitFound, normalise_digit
 from training.mnist import load_split
 
 log = logging.getLogger("training")
@@ -54,8 +54,11 @@ def normalise_all(images, rng=None):
     """Normalise uint8 digits (optionally distorted first) exactly as the server does."""
     out = np.empty((len(images), 28, 28), dtype=np.float32)
     for i, image in enumerate(images):
-        grey = distort(image, rng) if rng is not None else image / np.float32(255.0)
-        out[i] = normalise_digit(grey)
+        clean = image / np.float32(255.0)
+        try:
+            out[i] = normalise_digit(distort(image, rng) if rng is not None else clean)
+        except NoDigitFound:  # a distortion that thinned the digit away: keep the original
+            out[i] = normalise_digit(clean)
     return out
 
 
