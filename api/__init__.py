@@ -49,7 +49,10 @@ def _error(message, code, **extra):
 
 
 def _http_message(error, allow):
-    """Werkzeug's generic descriptions, replaced where we can say what to fix."""
+    """Werkzeug's generic descriptions, replaced where we can say what to fix; a description
+    the code raised on purpose (a V2 "unknown model", say) stands."""
+    if error.description != type(error).description:
+        return error.description
     path = request.path[:SHOWN_PATH]
     if error.code == 404:
         return f"there is no {path}; the API is listed at / and /swagger.json"

@@ -203,7 +203,7 @@ def test_binary_outputs_follow_the_json_header(client):
     ("get", "/v2/models/mnist/versions/7", 404, "no version '7'"),
     ("post", "/v2/models/resnet50/infer", 404, "unknown model"),
     ("get", INFER, 405, "not allowed"),
-    ("get", "/v2/nothing/here", 404, "not found"),
+    ("get", "/v2/nothing/here", 404, "there is no /v2/nothing/here"),
 ])
 def test_routing_errors_use_the_protocol_error_shape(client, method, path, status, fragment):
     response = getattr(client, method)(path, json=body() if method == "post" else None)
