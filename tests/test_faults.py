@@ -19,9 +19,8 @@ import app
 from core.model import ModelLoadError, load_inference
 from tests.fault_app import SECRET
 from tests.helpers import MODEL_PATH, ROOT, Server, encode, free_port, gunicorn_command
-from tests.test_hardening import _parent, _pids, digit_image, rss_bytes
+from tests.test_hardening import _parent, _pids, digit_image
 
-BOOTED_RSS = 200 << 20  # a worker past `import tensorflow` and the model load
 
 
 def run_until_exit(env, workers, timeout=120):
@@ -119,17 +118,20 @@ def workers_of(master):
     return sorted(pid for pid in _pids() if _parent(pid) == master)
 
 
-def wait_for_booted_workers(master, count, timeout=180, exclude=()):
+def model_loaded_by(server, pid):
+    """A worker is booted once it has logged its model load (the log stamps each process id)."""
+    return any(f"[{pid}] core.model" in line and " loaded" in line
+               for line in server.output().splitlines())
+
+
+def wait_for_booted_workers(server, count, timeout=180, exclude=()):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = [pid for pid in workers_of(master) if pid not in exclude]
-        try:
-            if len(pids) >= count and all(rss_bytes(pid) > BOOTED_RSS for pid in pids):
-                return pids
-        except (OSError, AssertionError):
-            pass
+        pids = [pid for pid in workers_of(server.process.pid) if pid not in exclude]
+        if len(pids) >= count and all(model_loaded_by(server, pid) for pid in pids):
+            return pids
         time.sleep(0.5)
-    raise AssertionError(f"{count} booted workers did not appear under {master}")
+    raise AssertionError(f"{count} booted workers did not appear under {server.process.pid}")
 
 
 def test_a_worker_killed_under_load_is_replaced_and_traffic_continues():
@@ -149,18 +151,19 @@ def test_a_worker_killed_under_load_is_replaced_and_traffic_continues():
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(4)]
     try:
-        victim, survivor = wait_for_booted_workers(server.process.pid, 2)
+        victim, survivor = wait_for_booted_workers(server, 2)
         for thread in threads:
             thread.start()
         time.sleep(3)
         os.kill(victim, signal.SIGKILL)
         killed_at = time.monotonic()
-        replacement = wait_for_booted_workers(server.process.pid, 1, exclude=(victim, survivor))
+        replacement = wait_for_booted_workers(server, 1, exclude=(victim, survivor))
         time.sleep(3)
     finally:
         stop.set()
         for thread in threads:
-            thread.join(70)
+            if thread.ident is not None:
+                thread.join(70)
         server.stop()
     after = [status for at, status in outcomes if at > killed_at]
     failures = [status for _, status in outcomes if status != 200]
