@@ -12,7 +12,7 @@ nothing. About a minute.
 import json
 import os
 import pathlib
-import subprocess
+import subprocess  # nosec B404  # runs this same script in a child, a fixed command
 import sys
 import time
 
@@ -75,7 +75,7 @@ def main(argv=None):
           + " | wall ms, batch 1 | wall ms, batch 32 | CPU µs/image at 32 |")
     print("| --- | ---: | ---: | " + " | ".join("---:" for _ in SIZES) + " | ---: | ---: | ---: |")
     for runtime in RUNTIMES:
-        output = subprocess.run([sys.executable, "-m", "bench.inference", "--child", runtime,
+        output = subprocess.run([sys.executable, "-m", "bench.inference", "--child", runtime,  # nosec B603  # fixed command
                                  h5_path], cwd=ROOT, capture_output=True, text=True, check=True,
                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         row = json.loads(output.stdout.strip().splitlines()[-1])

@@ -18,7 +18,7 @@ import pathlib
 import re
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # starts the servers under test and wrk, fixed commands
 import sys
 import tempfile
 import threading
@@ -107,7 +107,7 @@ class RunningServer:
         self.log = open(workdir / f"{name}.log", "wb")
         env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port)}
         started = time.monotonic()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log,
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log,  # nosec B603  # fixed command
                                         stderr=subprocess.STDOUT)
         self._sampling = False
         try:
@@ -130,7 +130,7 @@ class RunningServer:
                 self.url + "/model/predict", data=body, method="POST",
                 headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
             try:  # a connection accepted before a worker is ready waits in the backlog
-                with urllib.request.urlopen(request, timeout=START_LIMIT) as response:
+                with urllib.request.urlopen(request, timeout=START_LIMIT) as response:  # nosec B310  # our own http://127.0.0.1 URL
                     if response.status == 200:
                         return
             except OSError:  # refused until the port is bound; 5xx while loading
@@ -171,7 +171,7 @@ def wrk(url, concurrency, seconds, script=None):
     """One wrk run: requests/s, p50 and p99 latency in ms, and how many requests failed."""
     command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s",
                "--latency", url] + (["-s", str(script)] if script else [])
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # nosec B603  # wrk, fixed arguments
     percentile = {"50": "nan", "99": "nan",
                   **dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.M))}
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
