@@ -62,7 +62,7 @@ lint: $(BIN)/.test-installed  ## bandit over the code (each exception justified 
 SOAK_REQUESTS ?= 20000
 SOAK_CONCURRENCY ?= 32
 soak: install $(BIN)/.test-installed  ## bounded load run mixing good and bad uploads; prints 5xx, errors and RSS growth
-	$(BIN)/python bench/soak.py --requests $(SOAK_REQUESTS) --concurrency $(SOAK_CONCURRENCY)
+	$(BIN)/python -m bench.soak --requests $(SOAK_REQUESTS) --concurrency $(SOAK_CONCURRENCY)
 
 bench: install  ## load benchmark: this server against the original serving path (a few minutes)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

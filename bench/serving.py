@@ -17,13 +17,14 @@ import os
 import pathlib
 import re
 import signal
-import socket
 import subprocess  # nosec B404  # starts the servers under test and wrk, fixed commands
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+
+from bench.procs import free_port, tree_cpu, tree_rss
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*_mnist_style.png"))
@@ -42,49 +43,6 @@ def multipart(files):
                   "\r\nContent-Type: image/png\r\n\r\n".encode(),
                   path.read_bytes(), b"\r\n"]
     return b"".join(parts + [f"--{BOUNDARY}--\r\n".encode()])
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def process_tree(pid):
-    """A process and all its descendants (gunicorn's master and workers)."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            for task in pathlib.Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except OSError:
-            continue  # the process ended meanwhile
-        found.append(current)
-    return found
-
-
-def _read_each(pids, read):
-    total = 0
-    for pid in pids:
-        try:
-            total += read(pid)
-        except (OSError, AttributeError, IndexError):
-            continue  # the process ended meanwhile
-    return total
-
-
-def tree_rss(pid):
-    """Resident memory of a process and all its descendants, in bytes."""
-    return _read_each(process_tree(pid), lambda p: int(re.search(
-        r"VmRSS:\s+(\d+) kB", pathlib.Path(f"/proc/{p}/status").read_text()).group(1)) * 1024)
-
-
-def tree_cpu(pid):
-    """CPU seconds used so far by a process and all its descendants."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    return _read_each(process_tree(pid), lambda p: sum(map(int, pathlib.Path(
-        f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[11:13])) / ticks)
 
 
 def wait_idle(pid, limit=30.0):

@@ -1,6 +1,6 @@
 """Soak the real service: many requests, good and bad mixed, then count what went wrong.
 
-    python bench/soak.py [--requests 20000] [--concurrency 32] [--workers 2]
+    python -m bench.soak [--requests 20000] [--concurrency 32] [--workers 2]
 
 Starts gunicorn as `make run` does (gunicorn.conf.py, `app:create_app()`) on a free loopback
 port, warms it up, then sends a fixed, seeded mix of uploads from a pool of client threads:
@@ -16,7 +16,6 @@ import itertools
 import os
 import pathlib
 import random
-import socket
 import statistics
 import struct
 import subprocess  # nosec B404  # starts the service under test, a fixed command
@@ -29,9 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from PIL import Image
 
+from bench.procs import free_port, tree_rss
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RSS_GROWTH_LIMIT = 0.10
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _png_declaring(width, height):
@@ -82,28 +82,6 @@ def request_kinds():
         "unknown-path": (2, 404, lambda url: requests.get(url + "/no/such/path", timeout=60)),
         "metadata": (1, 200, lambda url: requests.get(url + "/model/metadata", timeout=60)),
     }
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def process_tree_rss(master):
-    """Resident memory of the gunicorn master and its workers, in bytes."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if int(entry) == master or parent == master:
-                total += int(pathlib.Path(f"/proc/{entry}/statm").read_text().split()[1]) * PAGE
-        except (OSError, ValueError, IndexError):
-            continue  # a process that just exited
-    return total
 
 
 def start_server(workers):
@@ -171,7 +149,7 @@ def main(argv=None):
 
     def sample():
         while not stop.is_set():
-            samples.append((done[0], process_tree_rss(server.pid)))
+            samples.append((done[0], tree_rss(server.pid)))
             stop.wait(0.25)
 
     try:
