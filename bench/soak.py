@@ -11,51 +11,35 @@ the status each input should get, latency percentiles, and RSS in the first and 
 Exits non-zero on any 5xx, connection error or unexpected status, or RSS growth of 10 % or more.
 """
 import argparse
-import io
 import itertools
 import os
 import pathlib
 import random
 import statistics
-import struct
 import subprocess  # nosec B404  # starts the service under test, a fixed command
 import sys
 import threading
 import time
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from PIL import Image
 
 from bench.procs import free_port, tree_rss
+from tests.helpers import encode
+from tests.test_hardening import png_declaring
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RSS_GROWTH_LIMIT = 0.10
-
-
-def _png_declaring(width, height):
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
-
-
-def _png(image):
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def request_kinds():
     """name -> (weight, expected status, function(url) -> requests.Response)."""
     samples = sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in (".png", ".jpg"))
     good = [(p.name, p.read_bytes()) for p in samples]
-    blank = _png(Image.new("L", (200, 200), 255))
+    blank = encode(Image.new("L", (200, 200), 255))
     truncated = good[0][1][: len(good[0][1]) // 3]
-    bomb = _png_declaring(60_000, 60_000)
+    bomb = png_declaring(60_000, 60_000)
     predict = "/model/predict"
 
     def upload(*files):
