@@ -25,6 +25,7 @@ import time
 import urllib.request
 
 from bench.procs import free_port, tree_cpu, tree_rss
+from tests.helpers import stop_process
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*_mnist_style.png"))
@@ -102,13 +103,7 @@ class RunningServer:
 
     def stop(self):
         self._sampling = False
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log.close()
 
 
