@@ -13,7 +13,7 @@ from PIL import Image
 
 from core.digit import normalise_digit, open_image, prepare_digit
 from tests.helpers import ROOT
-from training.user_style import EXIF_ORIENTATION, KINDS, generate
+from training.user_style import EXIF_ORIENTATION, KINDS, STORED_AS, generate
 
 LIMITS = {"max_pixels": 16_000_000, "max_side": 10_000}
 DIGITS = np.stack([np.asarray(Image.open(ROOT / "samples" / f"{d}_mnist_style.png"))
@@ -97,3 +97,17 @@ def test_a_small_off_centre_digit_comes_out_like_the_digit_alone():
     for data, digit in zip(generate("small_off_centre", DIGITS, seed=6), DIGITS):
         alone = normalise_digit(digit / np.float32(255))
         assert correlation(prepare_digit(data, **LIMITS), alone) > 0.75
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])
+def test_exif_orientation_is_honoured_in_other_formats_too(fmt):
+    """The EXIF read is skipped only where a file cannot hold one; these formats can."""
+    upright = Image.new("L", (40, 80), 255)
+    upright.paste(0, (15, 10, 25, 70))  # a tall bar: a '1'
+    stored = upright.transpose(STORED_AS[6])  # lying on its side, as a camera stores it
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format=fmt, exif=exif.tobytes(), **({"lossless": True} if fmt == "WEBP"
+                                                          else {}))
+    assert open_image(buffer.getvalue(), **LIMITS).size == (40, 80)
