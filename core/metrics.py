@@ -22,6 +22,6 @@ def record_inference(seconds, probabilities):
     """Count one model call that took `seconds` and produced `probabilities` [n, 10]."""
     INFERENCE_SECONDS.observe(seconds)
     BATCH_SIZE.observe(len(probabilities))
-    digits, counts = np.unique(np.argmax(probabilities, axis=1), return_counts=True)
-    for digit, count in zip(digits, counts):
-        PREDICTIONS.labels(digit=str(digit)).inc(int(count))
+    counts = np.bincount(np.argmax(probabilities, axis=1), minlength=probabilities.shape[1])
+    for digit in np.flatnonzero(counts):
+        PREDICTIONS.labels(digit=str(digit)).inc(int(counts[digit]))
