@@ -189,15 +189,19 @@ def noise_level(residual):
     return 1.4826 * _median(np.abs(edge - _median(edge)))
 
 
+OTSU_BINS = 128
+OTSU_CENTRES = np.arange(OTSU_BINS) + 0.5  # bin centres in units of the bin width
+
+
 def otsu_threshold(values):
-    """The level that best splits values into two classes (Otsu 1979), vectorised."""
-    bins = 128
-    width = (float(values.max()) + 1e-6) / bins
-    counts = np.bincount((values / width).astype(np.intp).ravel(), minlength=bins)[:bins]
-    centres = (np.arange(bins) + 0.5) * width
+    """The level that best splits values into two classes (Otsu 1979), vectorised. The class
+    means are kept in units of the bin width: that scales the criterion, not its maximum."""
+    width = (float(values.max()) + 1e-6) / OTSU_BINS
+    counts = np.bincount((values / width).astype(np.intp).ravel(),
+                         minlength=OTSU_BINS)[:OTSU_BINS]
     weight_low = np.cumsum(counts)
     weight_high = weight_low[-1] - weight_low
-    mass_low = np.cumsum(counts * centres)
+    mass_low = np.cumsum(counts * OTSU_CENTRES)
     mean_low = mass_low / np.maximum(weight_low, 1)
     mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1)
     between = weight_low * weight_high * (mean_low - mean_high) ** 2
