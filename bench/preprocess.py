@@ -1,10 +1,11 @@
 """How long pre-processing takes next to the model's own inference, on this machine, now.
 
-    python -m bench.preprocess [--repeat 300] [--model assets/mnist_cnn.h5]
+    python -m bench.preprocess [--repeat 300] [--model assets/mnist_cnn.tflite ...]
 
 Builds a 400x400 photo-style JPEG (dark ink on tinted, unevenly lit, noisy paper) and a few
 other typical uploads in memory, times each pre-processing stage (decode, grey, normalise) and
-the whole `prepare_digit`, then times one model call for one digit and for a batch of 64.
+the whole `prepare_digit`, then times one model call for one digit and for a batch of 64, on
+each runtime given (by default the served LiteRT file and the Keras .h5 it was converted from).
 Prints the median and best wall time and the CPU time per call in milliseconds; nothing is
 asserted. On a shared machine compare only numbers from the same run.
 """
@@ -70,7 +71,7 @@ def report(name, median, best, cpu):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=300)
-    parser.add_argument("--model", default=str(ROOT / "assets" / "mnist_cnn.h5"))
+    parser.add_argument("--model", action="append", help="a .tflite or .h5 model (repeatable)")
     args = parser.parse_args(argv)
 
     print(f"pre-processing ({args.repeat} runs each)")
@@ -83,16 +84,23 @@ def main(argv=None):
         report("normalise (normalise_digit)", *timed(lambda: normalise_digit(grey), args.repeat))
         report("whole prepare_digit", *timed(lambda: prepare_digit(data, **LIMITS), args.repeat))
 
-    if not pathlib.Path(args.model).is_file():
-        print(f"model inference: skipped, {args.model} is absent (run `make install`)")
+    models = args.model or [str(ROOT / "assets" / name)
+                            for name in ("mnist_cnn.tflite", "mnist_cnn.h5")]
+    for model in models:
+        time_inference(model, args.repeat)
+
+
+def time_inference(model, repeat):
+    if not pathlib.Path(model).is_file():
+        print(f"model inference: skipped, {model} is absent (run `make install`)")
         return
     from core.model import load_inference
-    inference = load_inference(args.model)
+    inference = load_inference(model)
     one = np.zeros((1, 28, 28, 1), dtype=np.float32)
     batch = np.zeros((64, 28, 28, 1), dtype=np.float32)
-    print(f"model inference ({args.repeat} runs each)")
-    report("one digit, one call", *timed(lambda: inference(one), args.repeat))
-    median, best, cpu = timed(lambda: inference(batch), max(args.repeat // 4, 10))
+    print(f"model inference, {pathlib.Path(model).name} ({repeat} runs each)")
+    report("one digit, one call", *timed(lambda: inference(one), repeat))
+    median, best, cpu = timed(lambda: inference(batch), max(repeat // 4, 10))
     report("64 digits, one call", median, best, cpu)
     report("  per digit in that batch", median / 64, best / 64, cpu / 64)
 
