@@ -52,7 +52,7 @@ clean:
 
 .PHONY: evaluate bench-preprocess
 evaluate: install  ## accuracy through the serving path: raw MNIST and user-style uploads
-	$(BIN)/python -m training.evaluate $(MNIST) --model assets/$(MODEL_FILE)
+	$(BIN)/python -m training.evaluate $(MNIST) --model assets/$(LITE_FILE)
 
 bench-preprocess: install  ## pre-processing time next to the model's own inference
 	$(BIN)/python -m bench.preprocess --model assets/$(LITE_FILE) --model assets/$(MODEL_FILE)

@@ -47,7 +47,7 @@ def row(name, what, correct, refused, total, seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", help="folder holding the MNIST idx .gz files")
-    parser.add_argument("--model", default="assets/mnist_cnn.h5")
+    parser.add_argument("--model", default="assets/mnist_cnn.tflite")
     parser.add_argument("--per-kind", type=int, default=1000,
                         help="MNIST test images turned into each user-style kind (max 10000)")
     parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=list(KINDS))
