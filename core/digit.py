@@ -165,6 +165,8 @@ def background(ink, cells=BACKGROUND_CELLS):
     blocks = (ink[:cell_h * cells, :cell_w * cells]
               .reshape(cells, cell_h, cells, cell_w).swapaxes(1, 2).reshape(cells * cells, -1))
     levels = percentile_rows(blocks, BACKGROUND_RANK).reshape(cells, cells)
+    if levels.min() == levels.max():  # evenly lit (every digital drawing): nothing to flatten
+        return np.full(ink.shape, levels[0, 0], dtype=np.float32)
     return _resize(_neighbourhood_min(levels), width, height)
 
 
@@ -253,7 +255,7 @@ def find_ink(grey):
     factor = math.ceil(max(grey.shape) / ANALYSIS_SIDE)
     coarse = box_downscale(grey, factor)
     sign, paper = polarity(coarse)
-    bright = sign * (coarse - paper)
+    bright = coarse - paper if sign > 0 else paper - coarse
     level = background(bright)
     residual = bright - level
     ink = np.maximum(residual, 0.0)
@@ -273,7 +275,7 @@ def find_ink(grey):
         crop = grey[top * factor:bottom * factor, left * factor:right * factor]
         fine = box_downscale(crop, fine_factor)
         local = _resize(level[top:bottom, left:right], fine.shape[1], fine.shape[0])
-        ink = np.clip(sign * (fine - paper) - local, 0.0, None)
+        ink = np.maximum((fine - paper if sign > 0 else paper - fine) - local, 0.0)
         mask = ink > threshold
         if not mask.any():
             raise NoDigitFound("no digit found: too little ink stands out from the background")
