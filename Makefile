@@ -67,7 +67,7 @@ SOAK_CONCURRENCY ?= 32
 soak: install $(BIN)/.test-installed  ## bounded load run mixing good and bad uploads; prints 5xx, errors and RSS growth
 	$(BIN)/python -m bench.soak --requests $(SOAK_REQUESTS) --concurrency $(SOAK_CONCURRENCY)
 
-bench: install  ## load benchmark: this server against the original serving path (a few minutes)
+bench: install  ## load benchmark: this server against the original serving path (3 rounds, about ten minutes)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.serving
 
