@@ -174,14 +174,7 @@ def _neighbourhood_min(levels):
     """A cell far darker (ink-wise brighter) than its lightest neighbour is filled by a thick
     stroke, not dimly lit paper: it takes that neighbour's level, or the stroke would be
     subtracted from itself. Lighting changes less than STROKE_JUMP from cell to cell."""
-    lowest = levels.copy()
-    for axis in (0, 1):  # a 3x3 minimum as two 3-wide passes; the edges see fewer cells
-        source = lowest.copy()
-        head = [slice(None)] * 2
-        tail = [slice(None)] * 2
-        head[axis], tail[axis] = slice(1, None), slice(None, -1)
-        np.minimum(lowest[tuple(head)], source[tuple(tail)], out=lowest[tuple(head)])
-        np.minimum(lowest[tuple(tail)], source[tuple(head)], out=lowest[tuple(tail)])
+    lowest = -_dilate(-levels, 1)  # each cell's 3x3 neighbourhood minimum
     return np.where(levels - lowest > STROKE_JUMP, lowest, levels)
 
 
@@ -220,8 +213,8 @@ def _ink_bounds(mask, axis, trim=0.002):
 
 
 def _dilate(pixels, radius):
-    """Grey-level dilation with a (2r+1) square, separable, for strokes too thin for MNIST.
-    Pixels outside the image count as empty (all levels are >= 0)."""
+    """Grey-level dilation (maximum) over a (2r+1) square, separable, for strokes too thin for
+    MNIST; pixels outside the image are left out, so the edges see fewer neighbours."""
     rows = pixels.copy()
     for shift in range(1, radius + 1):
         np.maximum(rows[:, shift:], pixels[:, :-shift], out=rows[:, shift:])
