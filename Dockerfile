@@ -8,9 +8,12 @@ ARG model_file=mnist_cnn.h5
 ARG PIP_CERT
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /workspace
-RUN python3 -m venv /opt/venv
-COPY requirements.txt .
-RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+# Two virtualenvs: /opt/build (TensorFlow, to convert the model) stays in this stage; only
+# /opt/venv (the serving dependencies, no TensorFlow) goes into the image.
+COPY requirements.txt requirements-serve.txt ./
+RUN python3 -m venv /opt/venv && python3 -m venv /opt/build \
+    && /opt/venv/bin/pip install --no-cache-dir -r requirements-serve.txt \
+    && /opt/build/bin/pip install --no-cache-dir -r requirements.txt
 COPY md5sums.txt .
 COPY scripts/fetch_model.py scripts/
 COPY models/ models/
@@ -20,7 +23,7 @@ RUN python3 scripts/fetch_model.py --bucket "${model_bucket}" --file "${model_fi
 # The service runs the verified Keras model through LiteRT: convert it here, checked for equality.
 COPY scripts/convert_model.py scripts/
 COPY core/ core/
-RUN /opt/venv/bin/python scripts/convert_model.py "assets/${model_file}" \
+RUN /opt/build/bin/python scripts/convert_model.py "assets/${model_file}" \
     "assets/$(basename "${model_file}" .h5).tflite"
 
 FROM ${BASE_IMAGE}

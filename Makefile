@@ -11,7 +11,7 @@ export PORT MODEL_FILE MODEL_BUCKET
 
 .PHONY: install run dev test train clean bench browser-deps container-deps container-test
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt requirements-serve.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@

@@ -144,6 +144,12 @@ engine exec "$name" sh -c 'for tool in gcc cc g++ make; do
     done' >&2 || { say "FAILED: the final stage carries build-time files"; exit 1; }
 say "no compilers, make, models/, scripts/, tests/ or training/ in the final image"
 
+engine exec "$name" python3 -c 'import importlib.util, sys
+missing = [m for m in ("tensorflow", "keras", "h5py") if importlib.util.find_spec(m) is None]
+sys.exit(0 if len(missing) == 3 else "TensorFlow, Keras or h5py is in the final image")' >&2 \
+    || { say "FAILED: the final stage carries the build-time TensorFlow"; exit 1; }
+say "no TensorFlow, Keras or h5py in the final image (LiteRT serves)"
+
 stop_start=$(date +%s)
 engine stop -t 30 "$name" >/dev/null
 say "stopped in $(( $(date +%s) - stop_start )) s"
