@@ -9,7 +9,7 @@ import io
 import math
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
 MNIST_SIDE = 28
 DIGIT_BOX = 20
@@ -248,7 +248,7 @@ def find_ink(grey):
     factor = math.ceil(max(grey.shape) / ANALYSIS_SIDE)
     coarse = box_downscale(grey, factor)
     sign, paper = polarity(coarse)
-    bright = coarse - paper if sign > 0 else paper - coarse
+    bright = sign * (coarse - paper)
     level = background(bright)
     residual = bright - level
     ink = np.maximum(residual, 0.0)
@@ -268,7 +268,7 @@ def find_ink(grey):
         crop = grey[top * factor:bottom * factor, left * factor:right * factor]
         fine = box_downscale(crop, fine_factor)
         local = _resize(level[top:bottom, left:right], fine.shape[1], fine.shape[0])
-        ink = np.maximum((fine - paper if sign > 0 else paper - fine) - local, 0.0)
+        ink = np.maximum(sign * (fine - paper) - local, 0.0)
         mask = ink > threshold
         if not mask.any():
             raise NoDigitFound("no digit found: too little ink stands out from the background")
