@@ -38,6 +38,13 @@ SETTINGS = {
 }
 
 
+def image_limits(settings=None):
+    """The image limits as the keyword arguments core.digit and ModelWrapper take; the defaults
+    unless `settings` (from `from_env`) says otherwise."""
+    settings = settings or from_env({})
+    return {"max_pixels": settings["MAX_IMAGE_PIXELS"], "max_side": settings["MAX_IMAGE_SIDE"]}
+
+
 def from_env(environ=None):
     """The settings as a dict of upper-case names, environment values parsed over defaults."""
     environ = os.environ if environ is None else environ

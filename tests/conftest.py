@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from app import create_app
+import config
 from core.model import ModelWrapper
 from tests.helpers import MODEL_PATH, Server, gunicorn_command, shared_dir
 from training.mnist import load_split
@@ -11,7 +12,7 @@ from training.mnist import load_split
 def wrapper():
     """The committed model, loaded once for the whole session."""
     assert MODEL_PATH.is_file(), f"{MODEL_PATH} missing: run `make install` (make test does)"
-    return ModelWrapper(MODEL_PATH, max_pixels=16_000_000, max_side=10_000)
+    return ModelWrapper(MODEL_PATH, **config.image_limits())
 
 
 @pytest.fixture

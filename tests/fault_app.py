@@ -4,6 +4,7 @@ Only the fault tests point gunicorn here (`tests.fault_app:create_app_with_faili
 tests/ is not shipped in the container image and nothing in the service imports this module.
 """
 import app
+import config
 from core.model import ModelWrapper
 
 SECRET = "secret-internal-detail-7f3a"
@@ -14,6 +15,6 @@ def _failing_inference(batch):
 
 
 def create_app_with_failing_model():
-    wrapper = ModelWrapper("unused.h5", max_pixels=16_000_000, max_side=10_000,
+    wrapper = ModelWrapper("unused.h5", **config.image_limits(),
                            inference=_failing_inference)
     return app.create_app(model=wrapper)

@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import config
 from core.digit import (ImageTooLarge, InvalidImage, NoDigitFound, box_downscale,
                         normalise_digit, open_image, percentile_rows, prepare_digit, to_grey)
 from tests.helpers import encode
 
-LIMITS = {"max_pixels": 16_000_000, "max_side": 10_000}
+LIMITS = config.image_limits()
 
 
 def bar(height=200, width=120, ink=0, paper=255):

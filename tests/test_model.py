@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import config
 from core.digit import InvalidImage, NoDigitFound
 from core.model import ModelLoadError, ModelWrapper, load_inference
 from tests.helpers import MODEL_PATH, ROOT, encode
@@ -60,7 +61,7 @@ def test_predict_keeps_order_and_reports_bad_files_in_place(wrapper):
 
 def test_predict_stage_runs_a_whole_batch_in_one_call(wrapper):
     calls = []
-    counted = ModelWrapper(MODEL_PATH, 16_000_000, 10_000,
+    counted = ModelWrapper(MODEL_PATH, **config.image_limits(),
                            inference=lambda batch: calls.append(len(batch)) or
                            wrapper._predict(batch[..., 0]))
     counted.predict([sample(f"{d}_photo.jpg") for d in range(10)])

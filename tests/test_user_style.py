@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import config
 from core.digit import normalise_digit, open_image, prepare_digit
 from tests.helpers import ROOT
 from training.user_style import EXIF_ORIENTATION, KINDS, STORED_AS, generate
 
-LIMITS = {"max_pixels": 16_000_000, "max_side": 10_000}
+LIMITS = config.image_limits()
 DIGITS = np.stack([np.asarray(Image.open(ROOT / "samples" / f"{d}_mnist_style.png"))
                    for d in range(10)])
 

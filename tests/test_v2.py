@@ -8,6 +8,7 @@ import requests
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
+import config
 from core.digit import prepare_digit
 from tests.helpers import ROOT
 
@@ -31,7 +32,7 @@ def infer(client, batch, binary=True, outputs=None):
 
 def prepared_samples(paths=SAMPLES):
     """Committed sample images made MNIST-like by the service's own pre-processing."""
-    digits = [prepare_digit(path.read_bytes(), 16_000_000, 10_000) for path in paths]
+    digits = [prepare_digit(path.read_bytes(), **config.image_limits()) for path in paths]
     return np.stack(digits), np.array([int(path.name[0]) for path in paths])
 
 

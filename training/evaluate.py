@@ -1,6 +1,6 @@
 """Accuracy through the serving path: raw MNIST test images and user-style uploads made from them.
 
-    python -m training.evaluate ../shared/mnist [--per-kind 1000] [--model assets/mnist_cnn.h5]
+    python -m training.evaluate ../shared/mnist [--per-kind 1000] [--model assets/mnist_cnn.tflite]
 
 Every image is encoded as a file and goes through `ModelWrapper.predict`, exactly as an upload
 to `POST /model/predict` does (decode, grey, normalise, one model call per batch). (a) all
@@ -17,13 +17,14 @@ import time
 import numpy as np
 from PIL import Image
 
+import config
 from core.digit import ImageError
 from core.model import ModelWrapper
 from training.mnist import load_split
 from training.user_style import KINDS, describe, generate, save
 
 CHUNK = 256
-LIMITS = {"max_pixels": 16_000_000, "max_side": 10_000}
+LIMITS = config.image_limits()
 
 
 def accuracy(wrapper, files, labels):
