@@ -10,28 +10,20 @@ Prints the median and best wall time and the CPU time per call in milliseconds; 
 asserted. On a shared machine compare only numbers from the same run.
 """
 import argparse
-import io
 import pathlib
 import statistics
-import sys
 import time
 
 import numpy as np
 from PIL import Image
 
+import config
+from core.digit import normalise_digit, open_image, prepare_digit, to_grey
+from scripts.make_samples import draw_digit, photo
+from tests.helpers import encode
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.digit import normalise_digit, open_image, prepare_digit, to_grey  # noqa: E402
-from scripts.make_samples import draw_digit, photo  # noqa: E402
-
-LIMITS = {"max_pixels": 16_000_000, "max_side": 10_000}
-
-
-def encode(image, fmt, **options):
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
+LIMITS = config.image_limits()
 
 
 def uploads():
