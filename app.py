@@ -11,10 +11,8 @@ from api import RequestIdFilter, create_api
 from api.health import mark_ready
 from api.namespace import EXTENSION_KEY
 from api.webapp import webapp
-from core.model import ModelLoadError, ModelWrapper
+from core.model import WORKER_BOOT_ERROR, ModelLoadError, ModelWrapper
 
-# gunicorn halts (instead of respawning workers forever) when a worker exits with this code.
-WORKER_BOOT_ERROR = 3
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s req=%(request_id)s: %(message)s"
 
 

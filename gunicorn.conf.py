@@ -30,12 +30,12 @@ def on_starting(server):
     global _own_metrics_dir
     import glob
     import tempfile
-    from core.model import ModelLoadError, check_model_file
+    from core.model import WORKER_BOOT_ERROR, ModelLoadError, check_model_file
     try:
         check_model_file(_settings["MODEL_PATH"])
     except ModelLoadError as error:
         server.log.critical("refusing to start: %s", error)
-        raise SystemExit(3) from None
+        raise SystemExit(WORKER_BOOT_ERROR) from None
     configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if configured:
         os.makedirs(configured, exist_ok=True)

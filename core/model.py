@@ -11,6 +11,11 @@ from core.metrics import record_inference
 log = logging.getLogger(__name__)
 
 
+# The exit code for a process that cannot load its model: gunicorn halts (instead of respawning
+# workers forever) when a worker exits with it, and the master uses it too (gunicorn.conf.py).
+WORKER_BOOT_ERROR = 3
+
+
 class ModelLoadError(RuntimeError):
     """The model file is missing, truncated or not the network this service expects."""
 
