@@ -43,7 +43,7 @@ class RequestIdFilter(logging.Filter):
 
 
 def _error(message, code, **extra):
-    if request.path == "/v2" or request.path.startswith("/v2/"):  # the V2 protocol's shape
+    if request.path == v2_ns.path or request.path.startswith(v2_ns.path + "/"):  # V2's shape
         return {"error": message, **extra}, code
     return {"status": "error", "message": message, **extra}, code
 
