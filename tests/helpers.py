@@ -37,6 +37,12 @@ def shared_dir(*parts):
     return path
 
 
+def children(pid):
+    """The child processes of `pid` (gunicorn's workers under its master), from /proc."""
+    return sorted(int(child) for task in pathlib.Path(f"/proc/{pid}/task").iterdir()
+                  for child in (task / "children").read_text().split())
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

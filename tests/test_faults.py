@@ -18,8 +18,9 @@ import requests
 import app
 from core.model import ModelLoadError, load_inference
 from tests.fault_app import SECRET
-from tests.helpers import MODEL_PATH, ROOT, Server, encode, free_port, gunicorn_command
-from tests.test_hardening import _parent, _pids, digit_image
+from tests.helpers import (MODEL_PATH, ROOT, Server, children, encode, free_port,
+                           gunicorn_command)
+from tests.test_hardening import digit_image
 
 
 
@@ -114,10 +115,6 @@ def test_make_refuses_a_model_whose_checksum_does_not_match(tmp_path):
     assert (project / "assets" / "mnist_cnn.h5").read_bytes() == MODEL_PATH.read_bytes()
 
 
-def workers_of(master):
-    return sorted(pid for pid in _pids() if _parent(pid) == master)
-
-
 def model_loaded_by(server, pid):
     """A worker is booted once it has logged its model load (the log stamps each process id)."""
     return any(f"[{pid}] core.model" in line and " loaded" in line
@@ -127,7 +124,7 @@ def model_loaded_by(server, pid):
 def wait_for_booted_workers(server, count, timeout=180, exclude=()):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = [pid for pid in workers_of(server.process.pid) if pid not in exclude]
+        pids = [pid for pid in children(server.process.pid) if pid not in exclude]
         if len(pids) >= count and all(model_loaded_by(server, pid) for pid in pids):
             return pids
         time.sleep(0.5)

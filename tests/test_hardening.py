@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 import config
 from app import create_app
-from tests.helpers import ROOT, encode
+from tests.helpers import ROOT, children, encode
 
 PREDICT = "/model/predict"
 MIB = 1 << 20
@@ -478,21 +478,9 @@ def test_cors_origins_restricts_and_answers_preflight(wrapper):
 
 def only_worker(server):
     """The pid of the single gunicorn worker under the session server's master."""
-    children = [pid for pid in _pids() if _parent(pid) == server.process.pid]
-    assert len(children) == 1, children
-    return children[0]
-
-
-def _pids():
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-
-
-def _parent(pid):
-    try:
-        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
+    workers = children(server.process.pid)
+    assert len(workers) == 1, workers
+    return workers[0]
 
 
 def rss_bytes(pid):

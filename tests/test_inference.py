@@ -7,7 +7,7 @@ import pytest
 from core.litert import BUCKETS, LiteRTInference
 from core.model import ModelLoadError, load_inference
 from scripts import convert_model
-from tests.helpers import MODEL_PATH, ROOT, SHARED
+from tests.helpers import MODEL_PATH, ROOT, SHARED, children
 from training.mnist import load_split
 
 LITE_PATH = MODEL_PATH.with_suffix(".tflite")
@@ -90,8 +90,7 @@ def test_a_damaged_litert_file_is_refused(tmp_path):
 
 
 def test_served_workers_run_without_tensorflow(server):
-    workers = [int(pid) for task in pathlib.Path(f"/proc/{server.process.pid}/task").iterdir()
-               for pid in (task / "children").read_text().split()]
+    workers = children(server.process.pid)
     assert workers
     for pid in workers:
         maps = pathlib.Path(f"/proc/{pid}/maps").read_text()
