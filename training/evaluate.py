@@ -10,7 +10,6 @@ table, per kind and overall, for the README. Files that are refused count as wro
 """
 import argparse
 import logging
-import pathlib
 import sys
 import time
 
