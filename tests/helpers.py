@@ -29,6 +29,11 @@ def encode(image, fmt="PNG", **save_args):
     return buffer.getvalue()
 
 
+def sample(name):
+    """The bytes of a committed sample image (samples/)."""
+    return (ROOT / "samples" / name).read_bytes()
+
+
 def shared_dir(*parts):
     """A folder under ../shared, or skip: a user's fresh clone does not have it."""
     path = SHARED.joinpath(*parts)

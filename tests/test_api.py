@@ -2,11 +2,11 @@
 import io
 
 import config
-from tests.helpers import ROOT
+from tests.helpers import sample
 
 
 def upload(*names):
-    return {"image": [(io.BytesIO((ROOT / "samples" / n).read_bytes()), n) for n in names]}
+    return {"image": [(io.BytesIO(sample(n)), n) for n in names]}
 
 
 def test_swagger_spec_comes_from_config(client):

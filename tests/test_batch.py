@@ -9,13 +9,9 @@ import io
 import numpy as np
 import requests
 
-from tests.helpers import ROOT, encode
+from tests.helpers import encode, sample
 
 LIMIT = 64  # config.py's default MAX_BATCH_FILES
-
-
-def sample(name):
-    return (ROOT / "samples" / name).read_bytes()
 
 
 def post(server, files):

@@ -5,11 +5,7 @@ import pytest
 import config
 from core.digit import InvalidImage, NoDigitFound
 from core.model import ModelLoadError, ModelWrapper, load_inference
-from tests.helpers import MODEL_PATH, ROOT, encode
-
-
-def sample(name):
-    return (ROOT / "samples" / name).read_bytes()
+from tests.helpers import MODEL_PATH, encode, sample
 
 
 def test_pre_process_gives_an_mnist_style_digit(wrapper):
