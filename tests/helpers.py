@@ -1,5 +1,4 @@
 """Shared test helpers: build image files in memory, find the shared data, run the server."""
-import io
 import os
 import pathlib
 import socket
@@ -13,6 +12,8 @@ import pytest
 import requests
 from PIL import Image
 
+from training.user_style import save
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = pathlib.Path(os.environ.get("MAX_MNIST_SHARED", ROOT.parent / "shared"))
 MODEL_PATH = ROOT / "assets" / "mnist_cnn.h5"
@@ -24,9 +25,7 @@ def encode(image, fmt="PNG", **save_args):
     """A Pillow image (or a uint8 array) as the bytes of an image file."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **save_args)
-    return buffer.getvalue()
+    return save(image, fmt, **save_args)
 
 
 def sample(name):

@@ -18,6 +18,7 @@ STORED_AS = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90,
 
 
 def save(image, fmt, **options):
+    """A Pillow image as the bytes of an image file in format `fmt`."""
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
