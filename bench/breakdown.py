@@ -16,7 +16,7 @@ import numpy as np
 
 from api.namespace import EXTENSION_KEY
 from app import create_app
-from bench.serving import BATCH, BOUNDARY, SAMPLES, multipart
+from bench.serving import BATCH, BOUNDARY, SAMPLES, request_bodies
 from core.model import ModelWrapper
 
 
@@ -58,8 +58,7 @@ def main():
     hollow = ModelWrapper(None, 1, 1, inference=lambda batch: np.full((len(batch), 10), 0.1))
     hollow._pre_process = lambda upload: np.zeros((28, 28), np.float32)
     no_model = create_app(model=hollow)
-    single, batch = multipart(SAMPLES[7:8]), multipart([SAMPLES[i % len(SAMPLES)]
-                                                         for i in range(BATCH)])
+    single, batch = request_bodies()
     digit = SAMPLES[7].read_bytes()
     rows = [
         ("GET /model/metadata", lambda: request(app, "/model/metadata")),

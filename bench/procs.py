@@ -1,15 +1,10 @@
-"""Process helpers the benchmarks share: a free loopback port, and the CPU and memory of a
-server's whole process tree (gunicorn's master and its workers) read from /proc."""
+"""Process helpers the benchmarks share: the CPU and memory of a server's whole process tree
+(gunicorn's master and its workers) read from /proc."""
 import os
 import pathlib
 import re
-import socket
 
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.helpers import children
 
 
 def process_tree(pid):
@@ -18,8 +13,7 @@ def process_tree(pid):
     while pending:
         current = pending.pop()
         try:
-            for task in pathlib.Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
+            pending += children(current)
         except OSError:
             continue  # the process ended meanwhile
         found.append(current)

@@ -28,8 +28,9 @@ import threading
 import time
 import urllib.request
 
-from bench.procs import free_port, tree_cpu, tree_rss
-from tests.helpers import stop_process
+from bench.procs import tree_cpu, tree_rss
+from client.cli import encode_multipart
+from tests.helpers import free_port, stop_process
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*_mnist_style.png"))
@@ -40,14 +41,14 @@ START_LIMIT = 120  # seconds a server may take to answer its first prediction
 
 
 def multipart(files):
-    """A multipart/form-data body carrying `files` in the `image` field."""
-    parts = []
-    for index, path in enumerate(files):
-        parts += [f"--{BOUNDARY}\r\n".encode(),
-                  f'Content-Disposition: form-data; name="image"; filename="{index}_{path.name}"'
-                  "\r\nContent-Type: image/png\r\n\r\n".encode(),
-                  path.read_bytes(), b"\r\n"]
-    return b"".join(parts + [f"--{BOUNDARY}--\r\n".encode()])
+    """A multipart/form-data body carrying `files` in the `image` field (with BOUNDARY)."""
+    return encode_multipart([(f"{index}_{path.name}", path.read_bytes())
+                             for index, path in enumerate(files)], BOUNDARY)[0]
+
+
+def request_bodies():
+    """The two upload bodies the benchmarks send: one 28x28 PNG, and BATCH of them."""
+    return multipart(SAMPLES[7:8]), multipart([SAMPLES[i % len(SAMPLES)] for i in range(BATCH)])
 
 
 def wait_idle(pid, limit=30.0):
@@ -238,8 +239,9 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="max-mnist-bench-"))
     single, batch = workdir / "single.body", workdir / "batch.body"
-    single.write_bytes(multipart(SAMPLES[7:8]))
-    batch.write_bytes(multipart([SAMPLES[i % len(SAMPLES)] for i in range(BATCH)]))
+    single_body, batch_body = request_bodies()
+    single.write_bytes(single_body)
+    batch.write_bytes(batch_body)
     scenarios = [("metadata", "/model/metadata", None)]
     for name, body in (("predict 1", single), (f"predict {BATCH}", batch)):
         script = workdir / f"{body.stem}.lua"

@@ -12,11 +12,9 @@ Exits non-zero on any 5xx, connection error or unexpected status, or RSS growth 
 """
 import argparse
 import itertools
-import os
 import pathlib
 import random
 import statistics
-import subprocess  # nosec B404  # starts the service under test, a fixed command
 import sys
 import threading
 import time
@@ -25,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from PIL import Image
 
-from bench.procs import free_port, tree_rss
-from tests.helpers import encode
+from bench.procs import tree_rss
+from tests.helpers import Server, encode, gunicorn_command
 from tests.test_hardening import png_declaring
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -66,26 +64,6 @@ def request_kinds():
         "unknown-path": (2, 404, lambda url: requests.get(url + "/no/such/path", timeout=60)),
         "metadata": (1, 200, lambda url: requests.get(url + "/model/metadata", timeout=60)),
     }
-
-
-def start_server(workers):
-    port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": str(workers)}
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env,  # nosec B603  # fixed command
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode} before answering")
-        try:
-            if requests.get(url + "/model/metadata", timeout=2).ok:
-                return server, url
-        except requests.RequestException:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("gunicorn did not answer within 300 s")
 
 
 def run(url, kinds, count, concurrency, seed, on_done=None):
@@ -128,12 +106,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args(argv)
     kinds = request_kinds()
-    server, url = start_server(args.workers)
+    server = Server(gunicorn_command(args.workers), timeout=300)
+    url = server.url
     samples, done, stop = [], [0], threading.Event()
 
     def sample():
         while not stop.is_set():
-            samples.append((done[0], tree_rss(server.pid)))
+            samples.append((done[0], tree_rss(server.process.pid)))
             stop.wait(0.25)
 
     try:
@@ -146,10 +125,9 @@ def main(argv=None):
         elapsed = time.monotonic() - started
         stop.set()
         sampler.join()
-        alive = server.poll() is None
+        alive = server.process.poll() is None
     finally:
-        server.terminate()
-        server.wait(30)
+        server.stop()
 
     statuses = {}
     for _, outcome, _ in results:

@@ -68,9 +68,10 @@ def batches(items, max_files, max_bytes):
         yield batch
 
 
-def encode_multipart(files):
-    """A multipart/form-data body with every (name, bytes) as an `image` field."""
-    boundary = uuid.uuid4().hex
+def encode_multipart(files, boundary=None):
+    """A multipart/form-data body with every (name, bytes) as an `image` field, and its
+    Content-Type (a random boundary unless one is given)."""
+    boundary = boundary or uuid.uuid4().hex
     parts = []
     for name, data in files:
         filename = os.path.basename(name).translate({ord(c): "_" for c in '"\r\n'})
