@@ -21,7 +21,7 @@ def keras_predict(model_path):
 def main():
     settings = config.from_env()
     model_path = sys.argv[1] if len(sys.argv) > 1 else "assets/mnist_cnn.h5"
-    wrapper = ModelWrapper(model_path, settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"],
+    wrapper = ModelWrapper(model_path, **config.image_limits(settings),
                            inference=keras_predict(model_path))
     app = create_app(model=wrapper)
     app.run(host=os.environ.get("HOST", "127.0.0.1"), port=settings["PORT"], threaded=True)
