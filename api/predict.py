@@ -1,10 +1,11 @@
 """POST /model/predict: one or several image files in, ranked digit probabilities out."""
-from flask import current_app, request
+from flask import current_app
 from flask_restx import Resource, fields
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.namespace import current_model, model_ns
+from api.uploads import request_files
 
 FIELD = "image"
 MAX_FILENAME = 255
@@ -45,10 +46,12 @@ error_schema = model_ns.model("Error", {
 
 
 def _uploads():
-    """The files sent in the `image` field, or a 400 saying what was sent instead."""
-    files = request.files.getlist(FIELD)
+    """(filename, content) of each file sent in the `image` field, or a 400 saying what was
+    sent instead."""
+    sent = request_files()
+    files = [(filename, content) for name, filename, content in sent if name == FIELD]
     if not files:
-        others = sorted(request.files)
+        others = sorted({name for name, _, _ in sent})
         hint = f" (files came in {', '.join(others)})" if others else ""
         raise BadRequest(f"send the image as multipart/form-data in the field '{FIELD}'{hint}")
     limit = current_app.config["MAX_BATCH_FILES"]
@@ -77,10 +80,10 @@ class Predict(Resource):
         per file; a file that cannot be read fails only its own entry.
         """
         files = _uploads()
-        outcomes = current_model().predict([storage.read() for storage in files])
+        outcomes = current_model().predict([content for _, content in files])
         if len(files) == 1:
             if isinstance(outcomes[0], Exception):
                 raise outcomes[0]
             return {"status": "ok", "predictions": outcomes[0]}
-        return {"status": "ok", "results": [_entry((storage.filename or "")[:MAX_FILENAME], outcome)
-                                            for storage, outcome in zip(files, outcomes)]}
+        return {"status": "ok", "results": [_entry((filename or "")[:MAX_FILENAME], outcome)
+                                            for (filename, _), outcome in zip(files, outcomes)]}

@@ -1,0 +1,88 @@
+"""The files of a multipart/form-data request, split straight out of the body where it is plain.
+
+Werkzeug's streaming form parser costs about 0.12 ms for one small file and 0.06 ms for each
+further one: a tenth of a single-digit prediction, and half of what a 32-file batch costs beyond
+its digits. The body is capped at MAX_UPLOAD_BYTES, so it can be read whole and cut at its
+boundary with bytes methods that run in C, for a tenth of that. Only bodies written the way
+curl, browsers, requests and Werkzeug's own client write them take this path (CRLF line breaks,
+a closing boundary, `form-data; name="..."; filename="..."` without escapes); any other body goes
+to Werkzeug as before. tests/test_uploads.py checks that both give the same files.
+"""
+import re
+
+from flask import request
+from werkzeug.http import parse_options_header
+
+MAX_PARTS = 1000  # as Flask's MAX_FORM_PARTS: beyond this many parts Werkzeug judges the body
+SIMPLE_DISPOSITION = re.compile(
+    rb'Content-Disposition: form-data; name="([^"\\%\r\n]*)"(?:; filename="([^"\\%\r\n]*)")?',
+    re.IGNORECASE)
+PLAIN_HEADER = re.compile(rb"[!-9;-~]+:[^\r\n]*")  # one header on one line (no continuation)
+
+
+def request_files():
+    """[(field name, filename, content)] of every file part of the request, in the order sent."""
+    mimetype, options = parse_options_header(request.content_type)
+    boundary = options.get("boundary", "")
+    if mimetype == "multipart/form-data" and boundary and boundary.isascii():
+        plain = split_plain_multipart(_whole_body(), boundary.encode("ascii"))
+        if plain is not None:
+            return plain
+    return [(name, storage.filename, storage.read())
+            for name, storage in request.files.items(multi=True)]
+
+
+def _whole_body():
+    """The request body, read once (the form parser below reuses it). Werkzeug's reader stops
+    quietly at MAX_UPLOAD_BYTES; for a chunked body that has not ended there, one more read
+    raises its 413, as the form parser's own reads would."""
+    body = request.get_data(cache=True)
+    request.stream.read(1)
+    return body
+
+
+def split_plain_multipart(body, boundary):
+    """The file parts of a plainly written multipart body, or None if it is not one."""
+    delimiter = b"\r\n--" + boundary
+    if body.count(delimiter) > MAX_PARTS:
+        return None
+    pieces = (b"\r\n" + body).split(delimiter)
+    if len(pieces) < 2 or not pieces[-1].startswith(b"--"):
+        return None  # no closing boundary, or text after one that Werkzeug would reject
+    files = []
+    for piece in pieces[1:-1]:
+        if not piece.startswith(b"\r\n"):
+            return None  # the boundary string inside a part, or padding after a boundary
+        head, separator, content = piece[2:].partition(b"\r\n\r\n")
+        if not separator:
+            return None
+        part = _file_part(head.split(b"\r\n"), content)
+        if part is False:
+            return None
+        if part is not None:
+            files.append(part)
+    return files
+
+
+def _file_part(header_lines, content):
+    """(name, filename, content) for a file part, None for a text field, False if in doubt."""
+    found = None
+    for line in header_lines:
+        if not PLAIN_HEADER.fullmatch(line):
+            return False
+        disposition = SIMPLE_DISPOSITION.fullmatch(line)
+        if disposition:
+            if found:
+                return False  # two dispositions: let Werkzeug decide which counts
+            found = disposition
+        elif line[:20].lower() == b"content-disposition:":
+            return False
+    if not found:
+        return False
+    name, filename = found.groups()
+    if filename is None:
+        return None
+    try:
+        return name.decode("utf-8"), filename.decode("utf-8"), content
+    except UnicodeDecodeError:
+        return False
