@@ -56,7 +56,7 @@ def main():
     app = create_app()
     model = app.extensions[EXTENSION_KEY]
     hollow = ModelWrapper(None, 1, 1, inference=lambda batch: np.full((len(batch), 10), 0.1))
-    hollow._pre_process = lambda upload: np.zeros((28, 28), np.float32)
+    hollow._pre_process = lambda uploads: [np.zeros((28, 28), np.float32)] * len(uploads)
     no_model = create_app(model=hollow)
     single, batch = request_bodies()
     digit = SAMPLES[7].read_bytes()
@@ -65,7 +65,7 @@ def main():
         ("POST 1 image, model stages as no-ops", lambda: request(no_model, "/model/predict",
                                                                   single)),
         ("POST 1 image", lambda: request(app, "/model/predict", single)),
-        ("  pre-process 1 image (decode + normalise)", lambda: model._pre_process(digit)),
+        ("  pre-process 1 image (decode + normalise)", lambda: model._pre_process([digit])),
         ("  inference, batch of 1", lambda: model._predict(np.zeros((1, 28, 28), np.float32))),
         (f"POST {BATCH} images, model stages as no-ops", lambda: request(
             no_model, "/model/predict", batch)),

@@ -98,7 +98,9 @@ def _may_carry_orientation(image):
 def to_grey(image):
     """Any Pillow mode to a float32 array in [0, 1], transparency composited so the ink shows."""
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        pixels = np.asarray(image, dtype=np.float32)
+        # a float TIFF can hold NaN and infinities: they are no ink
+        pixels = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=0.0,
+                               neginf=0.0)
         top = 65535.0 if image.mode.startswith("I;16") else max(float(pixels.max()), 1.0)
         return np.clip(pixels / top, 0.0, 1.0)
     if image.mode == "P":
@@ -138,36 +140,40 @@ def percentile_rows(rows, fraction):
     return parted[:, low] + (position - low) * (parted[:, high] - parted[:, low])
 
 
-def _border(pixels):
-    return np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
+def _border(stack):
+    """Each image's outermost pixels, one row per image of an [n, h, w] stack."""
+    return np.concatenate([stack[:, 0], stack[:, -1], stack[:, 1:-1, 0], stack[:, 1:-1, -1]],
+                          axis=1)
 
 
-def _median(values):
-    return float(percentile_rows(values.reshape(1, -1), 0.5)[0])
-
-
-def polarity(grey):
-    """(+1 or -1, paper level): the paper is the border's median; the ink is whichever extreme
-    lies further from it, so `sign * (grey - paper)` is bright ink on a dark background."""
-    paper = _median(_border(grey))
-    darker = paper - float(grey.min()) > float(grey.max()) - paper
-    return (-1.0 if darker else 1.0), paper
+def polarity(stack):
+    """Per image of an [n, h, w] stack, (+1 or -1, paper level) as [n, 1, 1] arrays: the paper
+    is the border's median; the ink is whichever extreme lies further from it, so
+    `sign * (grey - paper)` is bright ink on a dark background."""
+    paper = percentile_rows(_border(stack), 0.5)
+    wide, pixels = paper.astype(np.float64), stack.reshape(len(stack), -1)
+    darker = wide - pixels.min(axis=1) > pixels.max(axis=1) - wide
+    sign = np.where(darker, np.float32(-1), np.float32(1))
+    return sign[:, None, None], paper[:, None, None]
 
 
 def background(ink, cells=BACKGROUND_CELLS):
-    """The paper's own level per region (a low rank per cell), bilinearly interpolated: this
-    flattens uneven lighting and tinted corners without touching the strokes."""
-    height, width = ink.shape
+    """Per image of an [n, h, w] stack, the paper's own level per region (a low rank per cell),
+    bilinearly interpolated: this flattens uneven lighting and tinted corners without touching
+    the strokes. Evenly lit images get an [n, 1, 1] level."""
+    count, height, width = ink.shape
     cell_h, cell_w = height // cells, width // cells
     if min(cell_h, cell_w) < 4:
-        return np.full(ink.shape, percentile_rows(ink.reshape(1, -1), BACKGROUND_RANK)[0],
-                       dtype=np.float32)
-    blocks = (ink[:cell_h * cells, :cell_w * cells]
-              .reshape(cells, cell_h, cells, cell_w).swapaxes(1, 2).reshape(cells * cells, -1))
-    levels = percentile_rows(blocks, BACKGROUND_RANK).reshape(cells, cells)
-    if levels.min() == levels.max():  # evenly lit (every digital drawing): nothing to flatten
-        return np.full(ink.shape, levels[0, 0], dtype=np.float32)
-    return _resize(_neighbourhood_min(levels), width, height)
+        return percentile_rows(ink.reshape(count, -1), BACKGROUND_RANK)[:, None, None]
+    blocks = (ink[:, :cell_h * cells, :cell_w * cells]
+              .reshape(count, cells, cell_h, cells, cell_w).swapaxes(2, 3)
+              .reshape(count * cells * cells, -1))
+    levels = percentile_rows(blocks, BACKGROUND_RANK).reshape(count, cells, cells)
+    flat = levels.reshape(count, -1).min(axis=1) == levels.reshape(count, -1).max(axis=1)
+    if flat.all():  # evenly lit (every digital drawing): nothing to flatten
+        return levels[:, :1, :1]
+    lit = _resize(_neighbourhood_min(levels), width, height)
+    return np.where(flat[:, None, None], levels[:, :1, :1], lit)
 
 
 def _neighbourhood_min(levels):
@@ -179,9 +185,11 @@ def _neighbourhood_min(levels):
 
 
 def noise_level(residual):
-    """The paper's own noise: a robust spread (MAD) of the flattened image along its border."""
+    """Per image of an [n, h, w] stack, the paper's own noise: a robust spread (MAD) of the
+    flattened image along its border."""
     edge = _border(residual)
-    return 1.4826 * _median(np.abs(edge - _median(edge)))
+    spread = np.abs(edge - percentile_rows(edge, 0.5)[:, None])
+    return 1.4826 * percentile_rows(spread, 0.5).astype(np.float64)
 
 
 OTSU_BINS = 128
@@ -189,40 +197,49 @@ OTSU_CENTRES = np.arange(OTSU_BINS) + 0.5  # bin centres in units of the bin wid
 
 
 def otsu_threshold(values):
-    """The level that best splits values into two classes (Otsu 1979), vectorised. The class
-    means are kept in units of the bin width: that scales the criterion, not its maximum."""
-    width = (float(values.max()) + 1e-6) / OTSU_BINS
-    counts = np.bincount((values / width).astype(np.intp).ravel(),
-                         minlength=OTSU_BINS)[:OTSU_BINS]
-    weight_low = np.cumsum(counts)
-    weight_high = weight_low[-1] - weight_low
-    mass_low = np.cumsum(counts * OTSU_CENTRES)
+    """Per image of an [n, ...] stack, the level that best splits its values into two classes
+    (Otsu 1979), vectorised. The class means are kept in units of the bin width: that scales
+    the criterion, not its maximum."""
+    count = len(values)
+    values = values.reshape(count, -1)
+    width = (values.max(axis=1).astype(np.float64) + 1e-6) / OTSU_BINS
+    bins = np.minimum((values / width.astype(np.float32)[:, None]).astype(np.intp),
+                      OTSU_BINS - 1)
+    bins += OTSU_BINS * np.arange(count)[:, None]  # one bincount for the whole stack
+    counts = np.bincount(bins.ravel(), minlength=count * OTSU_BINS).reshape(count, OTSU_BINS)
+    weight_low = np.cumsum(counts, axis=1)
+    weight_high = weight_low[:, -1:] - weight_low
+    mass_low = np.cumsum(counts * OTSU_CENTRES, axis=1)
     mean_low = mass_low / np.maximum(weight_low, 1)
-    mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1)
+    mean_high = (mass_low[:, -1:] - mass_low) / np.maximum(weight_high, 1)
     between = weight_low * weight_high * (mean_low - mean_high) ** 2
-    return float((np.argmax(between) + 1) * width)
+    return (np.argmax(between, axis=1) + 1) * width
 
 
-def _ink_bounds(mask, axis, trim=0.002):
-    """First and last index holding ink along an axis, ignoring stray specks at the tails."""
-    profile = np.cumsum(mask.sum(axis=axis), dtype=np.float64)
-    total = profile[-1]
-    first = int(np.searchsorted(profile, total * trim, side="right"))
-    last = int(np.searchsorted(profile, total * (1 - trim), side="left"))
-    return first, max(last, first) + 1
+def _ink_bounds(masks, axis, trim=0.002):
+    """Per mask of an [n, h, w] stack, the first and last index holding ink along `axis` (2:
+    rows, 1: columns), ignoring stray specks at the tails."""
+    profile = np.cumsum(masks.sum(axis=axis), axis=1, dtype=np.float64)
+    total = profile[:, -1:]
+    # the profile never falls and ends at the total: the first index past a level is where
+    # searchsorted would put it, row by row (all-empty masks give 0 and are refused anyway)
+    first = np.argmax(profile > total * trim, axis=1)
+    last = np.argmax(profile >= total * (1 - trim), axis=1)
+    return first, np.maximum(last, first) + 1
 
 
 def _dilate(pixels, radius):
-    """Grey-level dilation (maximum) over a (2r+1) square, separable, for strokes too thin for
-    MNIST; pixels outside the image are left out, so the edges see fewer neighbours."""
+    """Grey-level dilation (maximum) over a (2r+1) square of the last two axes, separable, for
+    strokes too thin for MNIST; pixels outside the image are left out, so the edges see fewer
+    neighbours."""
     rows = pixels.copy()
     for shift in range(1, radius + 1):
-        np.maximum(rows[:, shift:], pixels[:, :-shift], out=rows[:, shift:])
-        np.maximum(rows[:, :-shift], pixels[:, shift:], out=rows[:, :-shift])
+        np.maximum(rows[..., shift:], pixels[..., :-shift], out=rows[..., shift:])
+        np.maximum(rows[..., :-shift], pixels[..., shift:], out=rows[..., :-shift])
     out = rows.copy()
     for shift in range(1, radius + 1):
-        np.maximum(out[shift:], rows[:-shift], out=out[shift:])
-        np.maximum(out[:-shift], rows[shift:], out=out[:-shift])
+        np.maximum(out[..., shift:, :], rows[..., :-shift, :], out=out[..., shift:, :])
+        np.maximum(out[..., :-shift, :], rows[..., shift:, :], out=out[..., :-shift, :])
     return out
 
 
@@ -234,52 +251,91 @@ def _weights(size_in, size_out):
 
 
 def _resize(pixels, width, height):
-    """Pillow's bilinear resize (anti-aliased when shrinking) as two small matrix products."""
-    return _weights(pixels.shape[0], height) @ pixels @ _weights(pixels.shape[1], width).T
+    """Pillow's bilinear resize (anti-aliased when shrinking) of the last two axes, as two small
+    matrix products."""
+    return _weights(pixels.shape[-2], height) @ pixels @ _weights(pixels.shape[-1], width).T
 
 
-def find_ink(grey):
-    """(ink, mask, threshold): the digit's strokes as bright-on-zero levels cropped to the ink,
-    which of them pass the threshold, and the threshold.
+def find_ink(greys):
+    """For equal-sized grey images, each one's (ink, mask, threshold), or the NoDigitFound of a
+    blank page: the digit's strokes as bright-on-zero levels cropped to the ink, which of them
+    pass the threshold, and the threshold.
 
-    The ink is located on a copy averaged down to ANALYSIS_SIDE (cheap, and noise averages
-    out), then cut from the full-resolution image, averaged down only to STROKE_SIDE, so even a
-    small digit in a large picture keeps its detail. Raises NoDigitFound for a blank page."""
-    factor = math.ceil(max(grey.shape) / ANALYSIS_SIDE)
-    coarse = box_downscale(grey, factor)
+    The ink is located on copies averaged down to ANALYSIS_SIDE (cheap, and noise averages
+    out), all images of the stack at once, then cut from each full-resolution image, averaged
+    down only to STROKE_SIDE, so even a small digit in a large picture keeps its detail."""
+    factor = math.ceil(max(greys[0].shape) / ANALYSIS_SIDE)
+    coarse = np.asarray([box_downscale(grey, factor) for grey in greys])
     sign, paper = polarity(coarse)
     bright = sign * (coarse - paper)
     level = background(bright)
     residual = bright - level
     ink = np.maximum(residual, 0.0)
-    contrast = float(ink.max())
-    if contrast < max(MIN_CONTRAST, NOISE_RATIO * noise_level(residual)):
-        raise NoDigitFound("no digit found: the image is blank or has too little contrast")
-    threshold = otsu_threshold(ink)
-    mask = ink > threshold
-    if np.count_nonzero(mask) < MIN_INK_PIXELS:
-        raise NoDigitFound("no digit found: too little ink stands out from the background")
-    top, bottom = _ink_bounds(mask, axis=1)
-    left, right = _ink_bounds(mask, axis=0)
+    contrast = ink.max(axis=(1, 2))
+    noise = noise_level(residual)
+    thresholds = otsu_threshold(ink)
+    masks = ink > thresholds.astype(np.float32)[:, None, None]
+    counts = masks.reshape(len(masks), -1).sum(axis=1)
+    tops, bottoms = _ink_bounds(masks, axis=2)
+    lefts, rights = _ink_bounds(masks, axis=1)
+    found = []
+    for index, grey in enumerate(greys):
+        threshold = float(thresholds[index])
+        if float(contrast[index]) < max(MIN_CONTRAST, NOISE_RATIO * float(noise[index])):
+            found.append(NoDigitFound("no digit found: the image is blank or has too little "
+                                      "contrast"))
+        elif counts[index] < MIN_INK_PIXELS:
+            found.append(NoDigitFound("no digit found: too little ink stands out from the "
+                                      "background"))
+        else:
+            box = (int(tops[index]), int(bottoms[index]), int(lefts[index]), int(rights[index]))
+            found.append(_cut(grey, factor, box, ink[index], masks[index], level[index],
+                              float(sign[index, 0, 0]), float(paper[index, 0, 0]), threshold))
+    return found
+
+
+def _cut(grey, factor, box, ink, mask, level, sign, paper, threshold):
+    """One image's ink cropped to `box` (found at 1/factor scale): from the full-resolution
+    image, averaged down only to STROKE_SIDE, when that has more detail than the coarse copy."""
+    top, bottom, left, right = box
     fine_factor = math.ceil(max(bottom - top, right - left) * factor / STROKE_SIDE)
     if fine_factor < factor:  # full resolution adds detail: cut the digit from it, with a
         top, left = max(top - 1, 0), max(left - 1, 0)  # coarse pixel to spare
-        bottom, right = min(bottom + 1, coarse.shape[0]), min(right + 1, coarse.shape[1])
+        bottom, right = min(bottom + 1, ink.shape[0]), min(right + 1, ink.shape[1])
         crop = grey[top * factor:bottom * factor, left * factor:right * factor]
         fine = box_downscale(crop, fine_factor)
-        local = _resize(level[top:bottom, left:right], fine.shape[1], fine.shape[0])
+        level = np.broadcast_to(level, ink.shape)[top:bottom, left:right]  # level may be [1, 1]
+        local = _resize(level, fine.shape[1], fine.shape[0])
         ink = np.maximum(sign * (fine - paper) - local, 0.0)
         mask = ink > threshold
         if not mask.any():
-            raise NoDigitFound("no digit found: too little ink stands out from the background")
-        top, bottom = _ink_bounds(mask, axis=1)
-        left, right = _ink_bounds(mask, axis=0)
+            return NoDigitFound("no digit found: too little ink stands out from the background")
+        (top,), (bottom,) = _ink_bounds(mask[None], axis=2)
+        (left,), (right,) = _ink_bounds(mask[None], axis=1)
     return ink[top:bottom, left:right], mask[top:bottom, left:right], threshold
+
+
+def normalise_digits(greys):
+    """Equal-sized grey images (any polarity) to MNIST's 28x28 white-on-black float32 digits,
+    each one a digit or the NoDigitFound of a blank page."""
+    found = find_ink([np.asarray(grey, dtype=np.float32) for grey in greys])
+    return [item if isinstance(item, NoDigitFound) else _size_normalise(*item)
+            for item in found]
 
 
 def normalise_digit(grey):
     """A grey image (any size, any polarity) to MNIST's 28x28 white-on-black float32 digit."""
-    ink, mask, threshold = find_ink(np.asarray(grey, dtype=np.float32))
+    return _raise_error(normalise_digits([grey])[0])
+
+
+def _raise_error(outcome):
+    if isinstance(outcome, ImageError):
+        raise outcome
+    return outcome
+
+
+def _size_normalise(ink, mask, threshold):
+    """The cropped ink to MNIST's stroke width, 20x20 box and centre of mass."""
     strong = float(percentile_rows(ink[mask].reshape(1, -1), 0.9)[0])  # a typical stroke's level
     soft = np.clip((ink - threshold / 2) / max(strong - threshold / 2, 1e-6), 0.0, 1.0)
     soft = _normalise_stroke(soft)
@@ -324,6 +380,31 @@ def _centre_by_mass(digit):
     return field
 
 
+def prepare_digits(uploads, max_pixels, max_side):
+    """Upload bytes to model-ready 28x28 digits, each one a digit or the ImageError it raised.
+
+    Small images (no side over ANALYSIS_SIDE: canvas exports, MNIST-style PNGs) are located
+    together, one stack per size, so a batch shares the ~100 small numpy calls that locating
+    the ink takes; larger ones go one at a time, so a batch of big photos never sits in memory
+    at once."""
+    outcomes = [None] * len(uploads)
+    small = {}
+    for index, data in enumerate(uploads):
+        try:
+            grey = to_grey(open_image(data, max_pixels, max_side))
+        except ImageError as error:
+            outcomes[index] = error
+            continue
+        if max(grey.shape) <= ANALYSIS_SIDE:
+            small.setdefault(grey.shape, []).append((index, grey))
+        else:
+            outcomes[index] = normalise_digits([grey])[0]
+    for group in small.values():
+        for (index, _), outcome in zip(group, normalise_digits([grey for _, grey in group])):
+            outcomes[index] = outcome
+    return outcomes
+
+
 def prepare_digit(data, max_pixels, max_side):
     """Upload bytes to a model-ready 28x28 digit: decode, grey, normalise."""
-    return normalise_digit(to_grey(open_image(data, max_pixels, max_side)))
+    return _raise_error(prepare_digits([data], max_pixels, max_side)[0])

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from core.digit import ImageError, prepare_digit
+from core.digit import ImageError, prepare_digits
 from core.metrics import record_inference
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,10 @@ class ModelWrapper:
         self._max_side = max_side
         self._inference = inference or load_inference(model_path)
 
-    def _pre_process(self, upload):
-        """Upload bytes to a 28x28 float32 MNIST-style digit (raises ImageError)."""
-        return prepare_digit(upload, self._max_pixels, self._max_side)
+    def _pre_process(self, uploads):
+        """Upload bytes to 28x28 float32 MNIST-style digits: for each upload, in order, its
+        digit or the ImageError that says why it has none."""
+        return prepare_digits(uploads, self._max_pixels, self._max_side)
 
     def _predict(self, digits):
         """A [n, 28, 28] batch to [n, 10] probabilities, in one model call."""
@@ -134,12 +135,7 @@ class ModelWrapper:
 
     def predict(self, uploads):
         """For each upload, in order: its ranked predictions, or the ImageError it raised."""
-        prepared = []
-        for upload in uploads:
-            try:
-                prepared.append(self._pre_process(upload))
-            except ImageError as error:
-                prepared.append(error)
+        prepared = self._pre_process(uploads)
         digits = [item for item in prepared if not isinstance(item, ImageError)]
         rows = iter(self._predict(np.stack(digits)) if digits else ())
         return [item if isinstance(item, ImageError) else self._post_process(next(rows))

@@ -1,12 +1,15 @@
 """Pre-processing: any image to MNIST's 28x28 white-on-black layout."""
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
 
 import config
-from core.digit import (ImageTooLarge, InvalidImage, NoDigitFound, box_downscale,
-                        normalise_digit, open_image, percentile_rows, prepare_digit, to_grey)
-from tests.helpers import encode
+from core.digit import (ImageError, ImageTooLarge, InvalidImage, NoDigitFound, box_downscale,
+                        normalise_digit, open_image, percentile_rows, prepare_digit,
+                        prepare_digits, to_grey)
+from tests.helpers import encode, sample
 
 LIMITS = config.image_limits()
 
@@ -164,3 +167,33 @@ def test_every_mode_and_format_gives_the_same_digit(mode, fmt):
     assert image.mode == mode
     expected = prepare_digit(encode(pixels), **LIMITS)
     np.testing.assert_allclose(prepare_digit(encode(image, fmt), **LIMITS), expected, atol=0.1)
+
+
+def test_a_float_tiff_with_nan_and_infinite_pixels_still_gives_the_digit():
+    """TIFF holds float pixels; NaN and infinities are no ink (they once crashed Otsu)."""
+    pixels = bar(ink=255, paper=0).astype(np.float32)
+    pixels[0, :3] = [np.nan, np.inf, -np.inf]
+    expected = prepare_digit(encode(bar(ink=255, paper=0)), **LIMITS)
+    np.testing.assert_allclose(prepare_digit(encode(Image.fromarray(pixels), "TIFF"), **LIMITS),
+                               expected, atol=0.1)
+
+
+def test_images_of_one_size_are_located_together_yet_each_gets_its_own_digit():
+    digits = [np.asarray(Image.open(io.BytesIO(sample(f"{d}_mnist_style.png")))) for d in range(10)]
+    light = np.linspace(0, 90, 28)[None, :]  # uneven lighting: each cell its own paper level
+    uploads = [encode(digit) for digit in digits]
+    uploads += [encode(255 - digit) for digit in digits[:4]]
+    uploads += [encode(np.clip(230 - 0.6 * digit - light, 0, 255).astype(np.uint8))
+                for digit in digits[4:]]
+    uploads += [encode(np.full((28, 28), 200, np.uint8)), b"not an image",
+                encode(bar(60, 40)), encode(bar(60, 40, ink=200, paper=40))]
+    together = prepare_digits(uploads, **LIMITS)
+    assert len(together) == len(uploads)
+    for data, outcome in zip(uploads, together):
+        try:
+            alone = prepare_digit(data, **LIMITS)
+        except ImageError as error:
+            assert type(outcome) is type(error)
+            continue
+        np.testing.assert_allclose(outcome, alone, atol=1e-6)
+    assert sum(isinstance(outcome, ImageError) for outcome in together) == 2

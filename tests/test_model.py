@@ -9,7 +9,7 @@ from tests.helpers import MODEL_PATH, encode, sample
 
 
 def test_pre_process_gives_an_mnist_style_digit(wrapper):
-    digit = wrapper._pre_process(sample("7_photo.jpg"))
+    [digit] = wrapper._pre_process([sample("7_photo.jpg")])
     assert digit.shape == (28, 28) and digit.dtype == np.float32
     assert digit.min() >= 0 and digit.max() == pytest.approx(1.0)
     # MNIST layout: the ink fits a 20x20 box and its centre of mass is the field's centre.
@@ -22,13 +22,15 @@ def test_pre_process_gives_an_mnist_style_digit(wrapper):
     assert (digit > 0.5).mean() < 0.4
 
 
-def test_pre_process_rejects_what_is_not_an_image(wrapper):
-    with pytest.raises(InvalidImage):
-        wrapper._pre_process(b"this is plain text, not a picture")
+def test_pre_process_answers_each_upload_in_order_and_names_what_is_not_an_image(wrapper):
+    digit, text, blank = wrapper._pre_process([sample("7_photo.jpg"), b"plain text, no picture",
+                                               encode(np.full((28, 28), 255, np.uint8))])
+    assert digit.shape == (28, 28)
+    assert isinstance(text, InvalidImage) and isinstance(blank, NoDigitFound)
 
 
 def test_predict_stage_returns_probabilities_per_row(wrapper):
-    batch = np.stack([wrapper._pre_process(sample(f"{d}_canvas.png")) for d in (3, 5)])
+    batch = np.stack(wrapper._pre_process([sample(f"{d}_canvas.png") for d in (3, 5)]))
     probabilities = wrapper._predict(batch)
     assert probabilities.shape == (2, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
