@@ -151,9 +151,9 @@ def polarity(stack):
     is the border's median; the ink is whichever extreme lies further from it, so
     `sign * (grey - paper)` is bright ink on a dark background."""
     paper = percentile_rows(_border(stack), 0.5)
-    wide, pixels = paper.astype(np.float64), stack.reshape(len(stack), -1)
-    darker = wide - pixels.min(axis=1) > pixels.max(axis=1) - wide
-    sign = np.where(darker, np.float32(-1), np.float32(1))
+    pixels = stack.reshape(len(stack), -1)
+    darker = paper - pixels.min(axis=1) > pixels.max(axis=1) - paper
+    sign = np.float32(1) - np.float32(2) * darker
     return sign[:, None, None], paper[:, None, None]
 
 
@@ -196,16 +196,16 @@ OTSU_BINS = 128
 OTSU_CENTRES = np.arange(OTSU_BINS) + 0.5  # bin centres in units of the bin width
 
 
-def otsu_threshold(values):
-    """Per image of an [n, ...] stack, the level that best splits its values into two classes
-    (Otsu 1979), vectorised. The class means are kept in units of the bin width: that scales
-    the criterion, not its maximum."""
+def otsu_threshold(values, highest):
+    """Per image of an [n, ...] stack whose maxima are `highest`, the level that best splits its
+    values into two classes (Otsu 1979), vectorised. The class means are kept in units of the
+    bin width: that scales the criterion, not its maximum."""
     count = len(values)
-    values = values.reshape(count, -1)
-    width = (values.max(axis=1).astype(np.float64) + 1e-6) / OTSU_BINS
-    bins = np.minimum((values / width.astype(np.float32)[:, None]).astype(np.intp),
-                      OTSU_BINS - 1)
-    bins += OTSU_BINS * np.arange(count)[:, None]  # one bincount for the whole stack
+    width = (highest.astype(np.float64) + 1e-6) / OTSU_BINS
+    bins = (values.reshape(count, -1) / width.astype(np.float32)[:, None]).astype(np.intp)
+    np.minimum(bins, OTSU_BINS - 1, out=bins)
+    if count > 1:  # one bincount for the whole stack: each image its own range of bins
+        bins += OTSU_BINS * np.arange(count)[:, None]
     counts = np.bincount(bins.ravel(), minlength=count * OTSU_BINS).reshape(count, OTSU_BINS)
     weight_low = np.cumsum(counts, axis=1)
     weight_high = weight_low[:, -1:] - weight_low
@@ -271,9 +271,9 @@ def find_ink(greys):
     level = background(bright)
     residual = bright - level
     ink = np.maximum(residual, 0.0)
-    contrast = ink.max(axis=(1, 2))
+    contrast = ink.reshape(len(ink), -1).max(axis=1)
     noise = noise_level(residual)
-    thresholds = otsu_threshold(ink)
+    thresholds = otsu_threshold(ink, contrast)
     masks = ink > thresholds.astype(np.float32)[:, None, None]
     counts = masks.reshape(len(masks), -1).sum(axis=1)
     tops, bottoms = _ink_bounds(masks, axis=2)
