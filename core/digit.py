@@ -383,10 +383,10 @@ def _centre_by_mass(digit):
 def prepare_digits(uploads, max_pixels, max_side):
     """Upload bytes to model-ready 28x28 digits, each one a digit or the ImageError it raised.
 
-    Small images (no side over ANALYSIS_SIDE: canvas exports, MNIST-style PNGs) are located
-    together, one stack per size, so a batch shares the ~100 small numpy calls that locating
-    the ink takes; larger ones go one at a time, so a batch of big photos never sits in memory
-    at once."""
+    Small images (no side over ANALYSIS_SIDE, such as MNIST-style scans and thumbnails) are
+    located together, one stack per size, so a batch shares the ~100 small numpy calls that
+    locating the ink takes; larger ones go one at a time, so a batch of big photos never sits
+    in memory at once."""
     outcomes = [None] * len(uploads)
     small = {}
     for index, data in enumerate(uploads):
