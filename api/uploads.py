@@ -13,11 +13,15 @@ import re
 from flask import request
 from werkzeug.http import parse_options_header
 
-MAX_PARTS = 1000  # as Flask's MAX_FORM_PARTS: beyond this many parts Werkzeug judges the body
+MAX_PARTS = 1000  # Flask's MAX_FORM_PARTS: more parts go to Werkzeug, which refuses them
 SIMPLE_DISPOSITION = re.compile(
     rb'Content-Disposition: form-data; name="([^"\\%\r\n]*)"(?:; filename="([^"\\%\r\n]*)")?',
     re.IGNORECASE)
 PLAIN_HEADER = re.compile(rb"[!-9;-~]+:[^\r\n]*")  # one header on one line (no continuation)
+
+
+class _NotPlain(Exception):
+    """The body is written in a way that only Werkzeug's parser should judge."""
 
 
 def request_files():
@@ -48,41 +52,36 @@ def split_plain_multipart(body, boundary):
         return None
     pieces = (b"\r\n" + body).split(delimiter)
     if len(pieces) < 2 or not pieces[-1].startswith(b"--"):
-        return None  # no closing boundary, or text after one that Werkzeug would reject
-    files = []
-    for piece in pieces[1:-1]:
-        if not piece.startswith(b"\r\n"):
-            return None  # the boundary string inside a part, or padding after a boundary
-        head, separator, content = piece[2:].partition(b"\r\n\r\n")
-        if not separator:
-            return None
-        part = _file_part(head.split(b"\r\n"), content)
-        if part is False:
-            return None
-        if part is not None:
-            files.append(part)
-    return files
+        return None  # no closing boundary after the last part
+    try:
+        parts = [_part(piece) for piece in pieces[1:-1]]
+    except _NotPlain:
+        return None
+    return [part for part in parts if part is not None]
 
 
-def _file_part(header_lines, content):
-    """(name, filename, content) for a file part, None for a text field, False if in doubt."""
+def _part(piece):
+    """(name, filename, content) of one part between two boundaries; None for a text field."""
+    if not piece.startswith(b"\r\n"):
+        raise _NotPlain  # the boundary string inside a part, or padding after a boundary
+    head, separator, content = piece[2:].partition(b"\r\n\r\n")
+    if not separator:
+        raise _NotPlain
     found = None
-    for line in header_lines:
+    for line in head.split(b"\r\n"):
         if not PLAIN_HEADER.fullmatch(line):
-            return False
+            raise _NotPlain
         disposition = SIMPLE_DISPOSITION.fullmatch(line)
-        if disposition:
-            if found:
-                return False  # two dispositions: let Werkzeug decide which counts
+        if disposition and not found:
             found = disposition
-        elif line[:20].lower() == b"content-disposition:":
-            return False
+        elif disposition or line[:20].lower() == b"content-disposition:":
+            raise _NotPlain  # two dispositions, or one with parameters or escapes we do not read
     if not found:
-        return False
+        raise _NotPlain
     name, filename = found.groups()
     if filename is None:
         return None
     try:
         return name.decode("utf-8"), filename.decode("utf-8"), content
     except UnicodeDecodeError:
-        return False
+        raise _NotPlain from None

@@ -22,7 +22,8 @@ def lite():
 
 def real_digits(wrapper):
     """The committed samples as the service prepares them, plus the MNIST test set if present."""
-    digits = wrapper._pre_process([path.read_bytes() for path in sorted((ROOT / "samples").iterdir())
+    samples = sorted((ROOT / "samples").iterdir())
+    digits = wrapper._pre_process([path.read_bytes() for path in samples
                                    if path.suffix in (".png", ".jpg")])
     if (SHARED / "mnist").is_dir():
         images, _ = load_split(SHARED / "mnist", "test")

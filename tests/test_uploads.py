@@ -95,6 +95,9 @@ def test_bodies_written_otherwise_go_to_werkzeug_and_give_its_answer():
             BOUNDARY.encode() + b"\r\n", BOUNDARY.encode() + b"  \r\n", 1) + close,
         "boundary text inside a file": part(b"image", b"a.png", b"x\r\n--" + BOUNDARY.encode()
                                             + b"y") + close,
+        "two dispositions": part(b"image", b"a.png", PNG).replace(
+            b"\r\nContent-Type", b'\r\nContent-Disposition: form-data; name="other"; '
+            b'filename="b.png"\r\nContent-Type') + close,
     }
     for label, body in odd.items():
         assert split_plain_multipart(body, BOUNDARY.encode()) is None, label
