@@ -11,7 +11,6 @@ to Werkzeug as before. tests/test_uploads.py checks that both give the same file
 import re
 
 from flask import request
-from werkzeug.http import parse_options_header
 
 MAX_PARTS = 1000  # Flask's MAX_FORM_PARTS: more parts go to Werkzeug, which refuses them
 SIMPLE_DISPOSITION = re.compile(
@@ -26,9 +25,8 @@ class _NotPlain(Exception):
 
 def request_files():
     """[(field name, filename, content)] of every file part of the request, in the order sent."""
-    mimetype, options = parse_options_header(request.content_type)
-    boundary = options.get("boundary", "")
-    if mimetype == "multipart/form-data" and boundary and boundary.isascii():
+    boundary = request.mimetype_params.get("boundary", "")
+    if request.mimetype == "multipart/form-data" and boundary and boundary.isascii():
         plain = split_plain_multipart(_whole_body(), boundary.encode("ascii"))
         if plain is not None:
             return plain
@@ -74,7 +72,7 @@ def _part(piece):
         disposition = SIMPLE_DISPOSITION.fullmatch(line)
         if disposition and not found:
             found = disposition
-        elif disposition or line[:20].lower() == b"content-disposition:":
+        elif disposition or line.lower().startswith(b"content-disposition:"):
             raise _NotPlain  # two dispositions, or one with parameters or escapes we do not read
     if not found:
         raise _NotPlain
