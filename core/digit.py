@@ -23,6 +23,7 @@ STROKE_JUMP = 0.2  # a cell this much darker than a neighbour holds a thick stro
 MIN_CONTRAST = 0.1  # ink must stand out from the background by this much of the full range...
 NOISE_RATIO = 5  # ...and by this many times the paper's own noise
 MIN_INK_PIXELS = 4
+TOO_LITTLE_INK = "no digit found: too little ink stands out from the background"
 
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "MPO", "PPM", "DIB"})
 PARSERS = tuple(sorted(ALLOWED_FORMATS - {"MPO"}))  # the JPEG parser also yields MPO
@@ -169,7 +170,8 @@ def background(ink, cells=BACKGROUND_CELLS):
               .reshape(count, cells, cell_h, cells, cell_w).swapaxes(2, 3)
               .reshape(count * cells * cells, -1))
     levels = percentile_rows(blocks, BACKGROUND_RANK).reshape(count, cells, cells)
-    flat = levels.reshape(count, -1).min(axis=1) == levels.reshape(count, -1).max(axis=1)
+    per_image = levels.reshape(count, -1)
+    flat = per_image.min(axis=1) == per_image.max(axis=1)
     if flat.all():  # evenly lit (every digital drawing): nothing to flatten
         return levels[:, :1, :1]
     lit = _resize(_neighbourhood_min(levels), width, height)
@@ -204,8 +206,7 @@ def otsu_threshold(values, highest):
     width = (highest.astype(np.float64) + 1e-6) / OTSU_BINS
     bins = (values.reshape(count, -1) / width.astype(np.float32)[:, None]).astype(np.intp)
     np.minimum(bins, OTSU_BINS - 1, out=bins)
-    if count > 1:  # one bincount for the whole stack: each image its own range of bins
-        bins += OTSU_BINS * np.arange(count)[:, None]
+    bins += OTSU_BINS * np.arange(count)[:, None]  # one bincount, each image its own bins
     counts = np.bincount(bins.ravel(), minlength=count * OTSU_BINS).reshape(count, OTSU_BINS)
     weight_low = np.cumsum(counts, axis=1)
     weight_high = weight_low[:, -1:] - weight_low
@@ -285,8 +286,7 @@ def find_ink(greys):
             found.append(NoDigitFound("no digit found: the image is blank or has too little "
                                       "contrast"))
         elif counts[index] < MIN_INK_PIXELS:
-            found.append(NoDigitFound("no digit found: too little ink stands out from the "
-                                      "background"))
+            found.append(NoDigitFound(TOO_LITTLE_INK))
         else:
             box = (int(tops[index]), int(bottoms[index]), int(lefts[index]), int(rights[index]))
             found.append(_cut(grey, factor, box, ink[index], masks[index], level[index],
@@ -309,7 +309,7 @@ def _cut(grey, factor, box, ink, mask, level, sign, paper, threshold):
         ink = np.maximum(sign * (fine - paper) - local, 0.0)
         mask = ink > threshold
         if not mask.any():
-            return NoDigitFound("no digit found: too little ink stands out from the background")
+            return NoDigitFound(TOO_LITTLE_INK)
         (top,), (bottom,) = _ink_bounds(mask[None], axis=2)
         (left,), (right,) = _ink_bounds(mask[None], axis=1)
     return ink[top:bottom, left:right], mask[top:bottom, left:right], threshold
