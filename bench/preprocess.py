@@ -3,9 +3,10 @@
     python -m bench.preprocess [--repeat 300] [--model assets/mnist_cnn.tflite ...]
 
 Builds a 400x400 photo-style JPEG (dark ink on tinted, unevenly lit, noisy paper) and a few
-other typical uploads in memory, times each pre-processing stage (decode, grey, normalise) and
-the whole `prepare_digit` (and, for a small image, its share of a batch of 32), then times one model call for one digit and for a batch of 64, on
-each runtime given (by default the served LiteRT file and the Keras .h5 it was converted from).
+other typical uploads in memory, times each pre-processing stage (decode, grey, normalise), the
+whole `prepare_digit` and its share of a 32-image `prepare_digits` call, then times one model
+call for one digit and for a batch of 64, on each runtime given (by default the served LiteRT
+file and the Keras .h5 it was converted from).
 Prints the median and best wall time and the CPU time per call in milliseconds; nothing is
 asserted. On a shared machine compare only numbers from the same run.
 """
@@ -18,8 +19,7 @@ import numpy as np
 from PIL import Image
 
 import config
-from core.digit import (ANALYSIS_SIDE, normalise_digit, open_image, prepare_digit, prepare_digits,
-                        to_grey)
+from core.digit import normalise_digit, open_image, prepare_digit, prepare_digits, to_grey
 from scripts.make_samples import draw_digit, photo
 from tests.helpers import encode
 
@@ -77,12 +77,11 @@ def main(argv=None):
         report("to grey (to_grey)", *timed(lambda: to_grey(image), args.repeat))
         report("normalise (normalise_digit)", *timed(lambda: normalise_digit(grey), args.repeat))
         report("whole prepare_digit", *timed(lambda: prepare_digit(data, **LIMITS), args.repeat))
-        if max(image.size) <= ANALYSIS_SIDE:  # small images of one size are located as a stack
-            batch = [data] * BATCH
-            median, best, cpu = timed(lambda: prepare_digits(batch, **LIMITS),
-                                      max(args.repeat // 10, 10))
-            report(f"  per image of {BATCH} in prepare_digits", median / BATCH, best / BATCH,
-                   cpu / BATCH)
+        batch = [data] * BATCH  # small images of one size are located as one stack
+        median, best, cpu = timed(lambda: prepare_digits(batch, **LIMITS),
+                                  max(args.repeat // 10, 10))
+        report(f"  per image of {BATCH} in prepare_digits", median / BATCH, best / BATCH,
+               cpu / BATCH)
 
     models = args.model or [str(ROOT / "assets" / name)
                             for name in ("mnist_cnn.tflite", "mnist_cnn.h5")]
