@@ -5,8 +5,9 @@ further one: a tenth of a single-digit prediction, and half of what a 32-file ba
 its digits. The body is capped at MAX_UPLOAD_BYTES, so it can be read whole and cut at its
 boundary with bytes methods that run in C, for a tenth of that. Only bodies written the way
 curl, browsers, requests and Werkzeug's own client write them take this path (CRLF line breaks,
-a closing boundary, `form-data; name="..."; filename="..."` without escapes); any other body goes
-to Werkzeug as before. tests/test_uploads.py checks that both give the same files.
+a closing boundary, `form-data; name="..."; filename="..."` without escapes, no boundary text
+anywhere but at the boundaries); any other body goes to Werkzeug as before.
+tests/test_uploads.py checks that both give the same files.
 """
 import re
 
@@ -51,6 +52,8 @@ def split_plain_multipart(body, boundary):
     pieces = (b"\r\n" + body).split(delimiter)
     if len(pieces) < 2 or not pieces[-1].startswith(b"--"):
         return None  # no closing boundary after the last part
+    if any(b"--" + boundary in piece for piece in pieces[:-1]):
+        return None  # Werkzeug also takes a boundary after a bare LF or CR, or in the preamble
     try:
         parts = [_part(piece) for piece in pieces[1:-1]]
     except _NotPlain:

@@ -95,6 +95,10 @@ def test_bodies_written_otherwise_go_to_werkzeug_and_give_its_answer():
             BOUNDARY.encode() + b"\r\n", BOUNDARY.encode() + b"  \r\n", 1) + close,
         "boundary text inside a file": part(b"image", b"a.png", b"x\r\n--" + BOUNDARY.encode()
                                             + b"y") + close,
+        "boundary after a bare LF inside a file": part(b"image", b"a.png", b"x\n--"
+                                                       + BOUNDARY.encode() + b"--") + close,
+        "boundary inside the preamble": b"preamble--" + BOUNDARY.encode() + b"\r\n"
+        + part(b"image", b"a.png", PNG)[len(BOUNDARY) + 4:] + close,
         "two dispositions": part(b"image", b"a.png", PNG).replace(
             b"\r\nContent-Type", b'\r\nContent-Disposition: form-data; name="other"; '
             b'filename="b.png"\r\nContent-Type') + close,
