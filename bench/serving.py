@@ -11,7 +11,7 @@ compare cells measured at different speeds. The cells therefore run in BENCH_ROU
 cell's median round, with the spread of the rounds beside it. Each run is BENCH_SECONDS (twice
 that for the slow baseline) after a one-second warm-up; about eight minutes in all by default.
 
-    python -m bench.serving [--seconds 4] [--rounds 3] [--no-baseline]
+    python -m bench.serving [--seconds 4] [--rounds 3] [--no-baseline] [--upper-bound]
 
 WORKERS and THREADS in the environment reach gunicorn.conf.py as they do for `make run`.
 """
@@ -235,6 +235,9 @@ def main(argv=None):
                         help="rounds over all cells; each cell reports its median (default 3)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the original-path baseline (quick tuning runs)")
+    parser.add_argument("--upper-bound", action="store_true",
+                        help="also serve bench/upper_bound.py (no normalisation) and print its "
+                             "predict/metadata ratio: the most any normalisation could reach")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="max-mnist-bench-"))
@@ -250,6 +253,9 @@ def main(argv=None):
     # name: (command, seconds per cell); the baseline's latencies run to seconds at c=32
     commands = {"ours": ([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
                           "app:create_app()"], args.seconds)}
+    if args.upper_bound:
+        commands["bound"] = (commands["ours"][0][:-1] + ["bench.upper_bound:create_app()"],
+                             args.seconds)
     if not args.no_baseline:
         commands["baseline"] = ([sys.executable, "-m", "bench.baseline_app"], 2 * args.seconds)
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
@@ -275,6 +281,10 @@ def main(argv=None):
         print(f"- {name}: start to first prediction {server.start_seconds:.1f} s, "
               f"peak total RSS {server.peak_rss / 2**20:.0f} MiB")
     print(verdicts(runs, servers))
+    if "bound" in runs:
+        print("- upper bound (bench/upper_bound.py, no normalisation): predict (1 image) / "
+              "metadata throughput at c=8: "
+              f"{round_ratio(runs['bound']['predict 1', 8], runs['bound']['metadata', 8]):.0%}")
     return 0
 
 
