@@ -141,12 +141,14 @@ def wrk(url, concurrency, seconds, script=None):
 
 def measure(servers, scenarios, rounds):
     """{server name: {(scenario, concurrency): [one wrk result per round]}}. Every round visits
-    every cell on every server, so a drift in the machine's speed spreads over all of them."""
+    every cell on every server, so a drift in the machine's speed spreads over all of them, and
+    one server's endpoints at one concurrency run back to back, so the ratios between them
+    (predict over metadata) compare runs seconds apart, not minutes."""
     results = {name: {} for name in servers}
     for round_number in range(1, rounds + 1):
-        for name, path, script in scenarios:
-            for concurrency in CONCURRENCY:
-                for server, seconds in servers.values():
+        for concurrency in CONCURRENCY:
+            for server, seconds in servers.values():
+                for name, path, script in scenarios:
                     wrk(server.url + path, concurrency, 1, script)
                     wait_idle(server.process.pid)
                     run = wrk(server.url + path, concurrency, seconds, script)
