@@ -24,18 +24,25 @@ _own_metrics_dir = None
 
 
 def on_starting(server):
-    """In the master, before any worker: a missing or damaged model stops gunicorn with one log
-    line (workers that still fail to load it exit with code 3, which also halts gunicorn); then
-    empty PROMETHEUS_MULTIPROC_DIR, or make a temporary one."""
-    global _own_metrics_dir
-    import glob
-    import tempfile
+    """In the master, before any worker: empty PROMETHEUS_MULTIPROC_DIR, or make a temporary
+    one; then a missing or damaged model stops gunicorn with one log line (workers that still
+    fail to load it exit with code 3, which also halts gunicorn)."""
+    _prepare_metrics_dir()
     from core.model import WORKER_BOOT_ERROR, ModelLoadError, check_model_file
     try:
         check_model_file(_settings["MODEL_PATH"])
     except ModelLoadError as error:
         server.log.critical("refusing to start: %s", error)
+        on_exit(server)
         raise SystemExit(WORKER_BOOT_ERROR) from None
+
+
+def _prepare_metrics_dir():
+    """Before anything imports prometheus_client (core.model does): it chooses file-backed
+    values, which every worker writes and a scrape adds up, only if this is already set."""
+    global _own_metrics_dir
+    import glob
+    import tempfile
     configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if configured:
         os.makedirs(configured, exist_ok=True)

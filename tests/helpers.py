@@ -59,7 +59,9 @@ class Server:
     def __init__(self, command, env=None, timeout=90):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        environment = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **(env or {})}
+        environment = {name: value for name, value in {
+            **os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **(env or {})}.items()
+            if value is not None}  # None in `env` leaves a variable out
         self.log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would stall it
         self.process = subprocess.Popen(command, cwd=ROOT, env=environment,
                                         stdout=self.log, stderr=subprocess.STDOUT)

@@ -133,6 +133,23 @@ def test_counts_add_up_across_two_gunicorn_workers(two_workers, tmp_path):
                      method="POST", endpoint="/model/predict") == sent
 
 
+def test_a_server_started_as_make_run_starts_it_counts_too():
+    """`make run` and the container set no PROMETHEUS_MULTIPROC_DIR: gunicorn.conf.py makes a
+    temporary one, and the workers must write there. prometheus_client picks in-memory or file
+    storage when it is first imported, so the directory has to exist before that."""
+    server = Server(gunicorn_command(workers=2), env={"PROMETHEUS_MULTIPROC_DIR": None})
+    try:
+        files = {"image": (SAMPLE.name, SAMPLE.read_bytes())}
+        for _ in range(4):
+            assert requests.post(server.url + "/model/predict", files=files, timeout=60).ok
+        parsed = scrape(server)
+        assert requests_count(parsed, *PREDICT) == 4
+        assert total(parsed, "maxmnist_predictions_total") == 4
+        assert value(parsed, "maxmnist_model_inference_seconds_count") == 4
+    finally:
+        server.stop()
+
+
 def test_a_dead_workers_counts_are_kept(two_workers):
     server, metrics_dir = two_workers
     before = requests_count(scrape(server), *PREDICT)
