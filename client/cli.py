@@ -13,6 +13,7 @@ DEFAULT_URL = os.environ.get("MAX_MNIST_URL", "http://127.0.0.1:5000")
 DEFAULT_BATCH_FILES = 32  # the server takes at most MAX_BATCH_FILES (64 by default) per request
 DEFAULT_BATCH_BYTES = 6 * 1024 * 1024  # stays under the server's MAX_UPLOAD_BYTES (8 MiB)
 EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_SERVER = 1, 2, 3
+EXIT_PIPE_CLOSED = 141  # what a shell reports for a command that SIGPIPE ended
 
 
 class ServerError(Exception):
@@ -187,6 +188,9 @@ def main(argv=None):
             bar.clear()
         print(f"error: {error}", file=sys.stderr)
         return EXIT_SERVER
+    except BrokenPipeError:  # the reader stopped early (`| head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return EXIT_PIPE_CLOSED
     if bar:
         bar.clear()
     if failed:

@@ -43,6 +43,18 @@ def test_prints_digit_and_confidence_per_file_in_order(server, digit_files):
     assert "20/20 files 100%" in done.stderr  # the bar, forced on although stderr is a pipe
 
 
+def test_a_reader_that_stops_early_ends_it_quietly(server, digit_files):
+    """`python -m client ... | head -1`: no traceback when the pipe closes."""
+    client = subprocess.Popen([sys.executable, "-m", "client", *map(str, digit_files), "--url",
+                               server.url, "--batch-size", "2"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert client.stdout.readline().startswith(str(digit_files[0]).encode())
+    client.stdout.close()
+    assert client.wait(timeout=120) == cli.EXIT_PIPE_CLOSED
+    assert client.stderr.read() == b""
+    client.stderr.close()
+
+
 def test_one_request_carries_a_whole_batch(server, digit_files):
     """Several `image` fields in one POST: one outcome per file, in the order sent."""
     files = [(path.name, path.read_bytes()) for path in digit_files[:7]]
