@@ -31,7 +31,6 @@ EXTENSIONS = ["binary_tensor_data"]
 MODEL_METADATA = {
     "name": MODEL_NAME,
     "versions": [MODEL_VERSION],
-    "platform": "tensorflow_keras",
     "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, *DIGIT_SHAPE]}],
     "outputs": [{"name": name, "datatype": datatype, "shape": shape}
                 for name, (datatype, shape) in OUTPUTS.items()],
@@ -243,7 +242,7 @@ class ModelMetadata(Resource):
     def get(self, model_name, model_version=None):
         """Model metadata: the input and output tensors' names, datatypes and shapes."""
         _check_model(model_name, model_version)
-        return MODEL_METADATA
+        return {**MODEL_METADATA, "platform": current_model().platform}
 
 
 @v2_ns.route("/models/<string:model_name>/ready",

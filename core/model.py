@@ -108,6 +108,8 @@ class ModelWrapper:
         self._max_pixels = max_pixels
         self._max_side = max_side
         self._inference = inference or load_inference(model_path)
+        # what runs the model, in the words of KServe's model metadata
+        self.platform = "tflite" if str(model_path).endswith(".tflite") else "tensorflow_keras"
 
     def _pre_process(self, uploads):
         """Upload bytes to 28x28 float32 MNIST-style digits: for each upload, in order, its

@@ -49,12 +49,19 @@ def test_server_and_model_metadata(client_v2):
     assert server["name"] == "max-mnist" and "binary_tensor_data" in server["extensions"]
     model = client_v2.get_model_metadata("mnist")
     assert model["name"] == "mnist" and model["versions"] == ["1"]
+    assert model["platform"] == "tflite"  # the served file runs on LiteRT
     assert model["inputs"] == [{"name": "images", "datatype": "FP32", "shape": [-1, 28, 28]}]
     assert model["outputs"] == [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]},
                                 {"name": "digit", "datatype": "INT64", "shape": [-1]}]
     with pytest.raises(InferenceServerException, match="unknown model") as error:
         client_v2.get_model_metadata("resnet50")
     assert error.value.status() == "404"
+
+
+def test_model_metadata_names_the_runtime_of_the_loaded_file(client):
+    """The suite's shared wrapper loads the Keras .h5 (TensorFlow); the server above, the
+    .tflite."""
+    assert client.get("/v2/models/mnist").get_json()["platform"] == "tensorflow_keras"
 
 
 def test_a_batch_of_mnist_test_digits_against_the_labels(client_v2, mnist_test):
