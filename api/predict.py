@@ -13,8 +13,8 @@ MAX_FILENAME = 255
 upload_parser = model_ns.parser()
 upload_parser.add_argument(
     FIELD, type=FileStorage, location="files", required=True,
-    help="An image of one handwritten digit (PNG, JPEG, GIF, BMP, TIFF or WebP). Repeat the "
-         "field to send a batch: each file gets its own result, in the order sent.")
+    help="An image of one handwritten digit (PNG, JPEG, GIF, BMP, TIFF, WebP or PPM). Repeat "
+         "the field to send a batch: each file gets its own result, in the order sent.")
 
 prediction_schema = model_ns.model("Prediction", {
     "prediction": fields.Integer(required=True, min=0, max=9, description="A digit"),

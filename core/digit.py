@@ -63,14 +63,14 @@ def open_image(data, max_pixels, max_side):
                             "smaller image") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InvalidImage("the file is not an image in a format this service reads "
-                           "(PNG, JPEG, GIF, BMP, TIFF, WebP)") from error
+                           "(PNG, JPEG, GIF, BMP, TIFF, WebP, PPM)") from error
     width, height = image.size
     if width * height > max_pixels or max(width, height) > max_side:
         raise ImageTooLarge(f"the image is {width}x{height} pixels; the limit is {max_side} "
                             f"pixels a side and {max_pixels} pixels in all: send a smaller image")
     if image.format not in ALLOWED_FORMATS:
         raise InvalidImage(f"{image.format} files are not accepted; send PNG, JPEG, GIF, BMP, "
-                           "TIFF or WebP")
+                           "TIFF, WebP or PPM")
     if width < 1 or height < 1:
         raise InvalidImage("the image has no pixels")
     if image.format in ("JPEG", "MPO"):
