@@ -7,6 +7,7 @@ POST, and the two model stages on their own (pre-processing one image, one infer
 
     python -m bench.breakdown
 """
+import argparse
 import io
 import logging
 import sys
@@ -51,7 +52,8 @@ def cpu_ms(call, seconds=1.5):
     return (time.process_time() - cpu) / calls * 1e3
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)
     logging.disable(logging.INFO)
     app = create_app()
     model = app.extensions[EXTENSION_KEY]

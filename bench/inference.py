@@ -9,6 +9,7 @@ nothing. About a minute.
 
     python -m bench.inference [assets/mnist_cnn.h5]
 """
+import argparse
 import json
 import os
 import pathlib
@@ -65,11 +66,15 @@ def measure_one(runtime, h5_path, budget=3.0):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--child"]:
-        print(json.dumps(measure_one(argv[1], argv[2])))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", nargs="?", default="assets/mnist_cnn.h5",
+                        help="the Keras .h5 model (default %(default)s)")
+    parser.add_argument("--child", metavar="RUNTIME", help=argparse.SUPPRESS)  # one measurement
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure_one(args.child, args.model)))
         return 0
-    h5_path = argv[0] if argv else "assets/mnist_cnn.h5"
+    h5_path = args.model
     print("| runtime | import + load s | RSS MB | "
           + " | ".join(f"CPU ms/call, batch {n}" for n in SIZES)
           + " | wall ms, batch 1 | wall ms, batch 32 | CPU µs/image at 32 |")
