@@ -122,6 +122,11 @@ predicted=$(curl -fsS -F "image=@$SAMPLE" "$url/model/predict" \
     || { say "FAILED: $SAMPLE predicted as $predicted, expected $EXPECTED_DIGIT"; exit 1; }
 say "prediction over HTTP: $SAMPLE -> $predicted"
 
+# the workers' metrics add up in the directory gunicorn makes (the image sets none)
+curl -fsS "$url/metrics" | grep -q '^maxmnist_predictions_total{digit="'"$predicted"'"} [1-9]' \
+    || { say "FAILED: /metrics does not count the prediction"; exit 1; }
+say "/metrics counts the prediction"
+
 uid=$(engine exec "$name" id -u)
 [ "$uid" != 0 ] || { say "FAILED: the service runs as root"; exit 1; }
 say "runs as uid $uid"
