@@ -15,6 +15,15 @@ def _flag(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def _log_level(value):
+    """A logging level name in any case; a wrong one fails at start-up, naming the setting."""
+    level = str(value).strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                         f"not {value!r}")
+    return level
+
+
 def _words(value):
     return [word for word in str(value).replace(",", " ").split() if word]
 
@@ -26,7 +35,7 @@ SETTINGS = {
     "HOST": (ALL_INTERFACES, str),
     "PORT": (5000, int),
     "DEBUG": (False, _flag),
-    "LOG_LEVEL": ("INFO", str),
+    "LOG_LEVEL": ("INFO", _log_level),
     "MODEL_PATH": ("assets/mnist_cnn.tflite", str),  # .tflite: LiteRT; .h5: Keras (README)
     "MAX_UPLOAD_BYTES": (8 * 1024 * 1024, int),
     "MAX_BATCH_FILES": (64, int),

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import requests
 
-from tests.helpers import ROOT, SEED_DIGITS, encode, shared_dir
+import config
+from tests.helpers import ROOT, SEED_DIGITS, Server, encode, gunicorn_command, shared_dir
 
 SAMPLES = sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in (".png", ".jpg"))
 
@@ -55,3 +56,16 @@ def test_bad_input_is_a_400_not_a_500(server):
     assert response.json()["status"] == "error"
     response = requests.post(server.url + "/model/predict", timeout=10)
     assert response.status_code == 400
+
+
+def test_a_log_level_in_lower_case_starts_the_service():
+    """gunicorn.conf.py hands LOG_LEVEL to gunicorn lower-cased; the app takes any case too
+    (`LOG_LEVEL=debug` stopped every worker at boot), and a wrong one names the setting."""
+    server = Server(gunicorn_command(workers=1), env={"LOG_LEVEL": "debug"})
+    try:
+        assert predict(server, ("7.png", (ROOT / "samples" / "7_canvas.png").read_bytes())).ok
+    finally:
+        server.stop()
+    assert config.from_env({"LOG_LEVEL": " Warning "})["LOG_LEVEL"] == "WARNING"
+    with pytest.raises(ValueError, match="LOG_LEVEL"):
+        config.from_env({"LOG_LEVEL": "loud"})
