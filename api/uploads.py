@@ -13,7 +13,6 @@ import re
 
 from flask import request
 
-MAX_PARTS = 1000  # Flask's MAX_FORM_PARTS: more parts go to Werkzeug, which refuses them
 SIMPLE_DISPOSITION = re.compile(
     rb'Content-Disposition: form-data; name="([^"\\%\r\n]*)"(?:; filename="([^"\\%\r\n]*)")?',
     re.IGNORECASE)
@@ -28,7 +27,8 @@ def request_files():
     """[(field name, filename, content)] of every file part of the request, in the order sent."""
     boundary = request.mimetype_params.get("boundary", "")
     if request.mimetype == "multipart/form-data" and boundary and boundary.isascii():
-        plain = split_plain_multipart(_whole_body(), boundary.encode("ascii"))
+        plain = split_plain_multipart(_whole_body(), boundary.encode("ascii"),
+                                      request.max_form_parts)
         if plain is not None:
             return plain
     return [(name, storage.filename, storage.read())
@@ -44,10 +44,11 @@ def _whole_body():
     return body
 
 
-def split_plain_multipart(body, boundary):
-    """The file parts of a plainly written multipart body, or None if it is not one."""
+def split_plain_multipart(body, boundary, max_parts=1000):
+    """The file parts of a plainly written multipart body, or None if it is not one (or has
+    more than `max_parts` parts: Werkzeug's parser refuses those with its 413)."""
     delimiter = b"\r\n--" + boundary
-    if body.count(delimiter) > MAX_PARTS:
+    if body.count(delimiter) > max_parts:
         return None
     pieces = (b"\r\n" + body).split(delimiter)
     if len(pieces) < 2 or not pieces[-1].startswith(b"--"):

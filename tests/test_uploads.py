@@ -2,11 +2,13 @@
 bodies real clients write take the fast path."""
 import io
 
+import pytest
 import requests
 import urllib3
 from flask import Flask, request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.test import EnvironBuilder
 
@@ -110,6 +112,19 @@ def test_bodies_written_otherwise_go_to_werkzeug_and_give_its_answer():
     assert both_ways(odd["backslash escape"])[0] == {"image": [('a"b.png', PNG)]}
     assert both_ways(odd["boundary text inside a file"])[0] == {
         "image": [("a.png", b"x\r\n--" + BOUNDARY.encode() + b"y")]}
+
+
+def test_more_parts_than_the_app_allows_get_werkzeugs_413():
+    body = b"".join(part(b"image", b"%d.png" % n, PNG) for n in range(4)) + \
+        b"--" + BOUNDARY.encode() + b"--\r\n"
+    assert split_plain_multipart(body, BOUNDARY.encode(), max_parts=4) is not None
+    assert split_plain_multipart(body, BOUNDARY.encode(), max_parts=3) is None
+    limited = Flask(__name__)
+    limited.config["MAX_FORM_PARTS"] = 3
+    with limited.test_request_context("/", method="POST", data=body,
+                                      content_type=f"multipart/form-data; boundary={BOUNDARY}"):
+        with pytest.raises(RequestEntityTooLarge):
+            request_files()
 
 
 def test_a_body_that_is_not_multipart_has_no_files():
