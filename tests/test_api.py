@@ -1,4 +1,5 @@
-"""Every endpoint through Flask's test client, around the real model."""
+"""The MAX endpoints (Swagger, metadata, predict) and the JSON error answers through Flask's
+test client, around the real model."""
 import io
 
 import config

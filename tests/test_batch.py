@@ -9,9 +9,10 @@ import io
 import numpy as np
 import requests
 
+import config
 from tests.helpers import encode, sample
 
-LIMIT = 64  # config.py's default MAX_BATCH_FILES
+LIMIT = config.from_env({})["MAX_BATCH_FILES"]  # the server under test runs the default
 
 
 def post(server, files):

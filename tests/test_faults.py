@@ -1,6 +1,7 @@
 """Faults: a bad model never serves, a killed worker is replaced, a model crash is a JSON 500.
 
-Each test runs a real gunicorn master (the service's own gunicorn.conf.py) on a free port.
+Most tests run a real gunicorn master (the service's own gunicorn.conf.py) on a free port; the
+others load the model in-process or run `make`.
 """
 import os
 import pathlib
@@ -154,7 +155,7 @@ def test_a_worker_killed_under_load_is_replaced_and_traffic_continues():
         time.sleep(3)
         os.kill(victim, signal.SIGKILL)
         killed_at = time.monotonic()
-        replacement = wait_for_booted_workers(server, 1, exclude=(victim, survivor))
+        wait_for_booted_workers(server, 1, exclude=(victim, survivor))  # a new one, or it fails
         time.sleep(3)
     finally:
         stop.set()
@@ -164,7 +165,6 @@ def test_a_worker_killed_under_load_is_replaced_and_traffic_continues():
         server.stop()
     after = [status for at, status in outcomes if at > killed_at]
     failures = [status for _, status in outcomes if status != 200]
-    assert replacement and victim not in replacement
     assert all(not isinstance(s, int) or s < 500 for _, s in outcomes), failures
     assert len(failures) <= len(threads), failures  # at most the requests in flight on the victim
     assert after.count(200) >= 10
