@@ -38,7 +38,8 @@ def _load_model(settings):
 
 def create_app(overrides=None, model=None):
     """Build the service. `overrides` replaces settings from the environment; `model` reuses an
-    already loaded ModelWrapper (otherwise the model at MODEL_PATH is loaded, once)."""
+    already loaded ModelWrapper (otherwise the model at MODEL_PATH is loaded, once), which keeps
+    the image limits it was built with."""
     settings = config.from_env()
     settings.update(overrides or {})
     configure_logging(settings["LOG_LEVEL"])
@@ -48,7 +49,7 @@ def create_app(overrides=None, model=None):
     app.extensions[EXTENSION_KEY] = model or _load_model(settings)
     create_api(app)
     app.register_blueprint(webapp)
-    mark_ready(app)  # the model above is loaded and warmed (load_inference runs it once)
+    mark_ready(app)  # the model above is loaded (load_inference also runs it once to warm it)
     return app
 
 

@@ -3,7 +3,6 @@ Keras `model.predict` on every request, around the same .h5 model, API and pre-p
 
     HOST=127.0.0.1 PORT=5799 python -m bench.baseline_app [path/to/model.h5]
 """
-import os
 import sys
 
 import config
@@ -24,7 +23,7 @@ def main():
     wrapper = ModelWrapper(model_path, **config.image_limits(settings),
                            inference=keras_predict(model_path))
     app = create_app(model=wrapper)
-    app.run(host=os.environ.get("HOST", "127.0.0.1"), port=settings["PORT"], threaded=True)
+    app.run(host=settings["HOST"], port=settings["PORT"], threaded=True)
 
 
 if __name__ == "__main__":

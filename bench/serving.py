@@ -9,7 +9,7 @@ This machine's speed drifts by up to a third from one minute to the next, so one
 compare cells measured at different speeds. The cells therefore run in BENCH_ROUNDS rounds
 (default 3), each round visiting every cell on both servers in turn, and the table reports each
 cell's median round, with the spread of the rounds beside it. Each run is BENCH_SECONDS (twice
-that for the slow baseline) after a one-second warm-up; about eight minutes in all by default.
+that for the slow baseline) after a one-second warm-up; about ten minutes in all by default.
 
     python -m bench.serving [--seconds 4] [--rounds 3] [--no-baseline] [--upper-bound]
 
