@@ -6,7 +6,7 @@ import uuid
 from flask import current_app, g, has_request_context, jsonify, request
 from flask_restx import Api
 from flask_restx.mask import MaskError, ParseError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 import config
 from api import metadata, predict  # noqa: F401  (registers the resources on the namespace)
@@ -90,6 +90,39 @@ def _add_cors(response, settings):
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
 
 
+class _GuardedBody:
+    """wsgi.input whose read errors are the client's 400, not a 500: a broken chunked
+    encoding or a body cut short raises whatever the server's own reader raises (gunicorn's
+    InvalidChunkSize, NoMoreData, ...), none of which Flask knows."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    def read(self, *args):
+        return self._guarded(self._stream.read, *args)
+
+    def readline(self, *args):
+        return self._guarded(self._stream.readline, *args)
+
+    @staticmethod
+    def _guarded(read, *args):
+        try:
+            return read(*args)
+        except Exception as error:  # the server's reader raises its own types
+            raise BadRequest(f"the request body could not be read ({type(error).__name__}); "
+                             "send it again") from error
+
+
+def _body_read_errors_are_bad_requests(wsgi_app):
+    def guarded(environ, start_response):
+        environ["wsgi.input"] = _GuardedBody(environ["wsgi.input"])
+        return wsgi_app(environ, start_response)
+    return guarded
+
+
 def create_api(app):
     """Attach the API, its Swagger UI at `/` and the JSON error handling to `app`."""
     app.config.setdefault("RESTX_ERROR_404_HELP", False)
@@ -101,6 +134,7 @@ def create_api(app):
     api.add_namespace(v2_ns)
     api.add_namespace(metrics_ns)
     instrument(app)
+    app.wsgi_app = _body_read_errors_are_bad_requests(app.wsgi_app)
 
     @app.before_request
     def assign_request_id():

@@ -282,6 +282,16 @@ def _raw_request(server, head, body_chunks):
     return answer, sent[0]
 
 
+def test_a_broken_chunked_body_is_a_json_400(server):
+    """gunicorn's own reader raises InvalidChunkSize inside the app; that is the client's fault."""
+    head = (f"POST {PREDICT} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nConnection: close\r\n\r\n")
+    answer, _ = _raw_request(server, head.encode(), [b"zz\r\nhello\r\n0\r\n\r\n"])
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert b'"status": "error"' in answer and b"could not be read" in answer
+    assert healthy(server)
+
+
 def _multipart_head(boundary):
     return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; "
             f"filename=\"big.png\"\r\nContent-Type: image/png\r\n\r\n").encode()
