@@ -17,6 +17,8 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encode
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"  # the endpoint label of requests to unknown paths, to bound cardinality
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"  # the method label of any other method a client makes up
 CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")  # "<string:model_name>" -> "<model_name>"
 
 REQUESTS = Counter("maxmnist_http_requests", "HTTP requests answered, by endpoint and status",
@@ -47,7 +49,10 @@ class Metrics(Resource):
 
         Prometheus text format 0.0.4, or OpenMetrics when the Accept header asks for it.
         """
-        encode, content_type = choose_encoder(request.headers.get("Accept"))
+        try:
+            encode, content_type = choose_encoder(request.headers.get("Accept"))
+        except (TypeError, ValueError):  # prometheus_client cannot read this Accept's version
+            encode, content_type = choose_encoder(None)
         return Response(encode(registry()), content_type=content_type)
 
 
@@ -62,7 +67,8 @@ def instrument(app):
     def observe(response):
         started = g.pop("metrics_started", None)
         endpoint = CONVERTER.sub(r"<\1>", request.url_rule.rule) if request.url_rule else UNMATCHED
-        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        method = request.method if request.method in METHODS else OTHER_METHOD
+        REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
         if started is not None:
-            LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+            LATENCY.labels(method, endpoint).observe(time.perf_counter() - started)
         return response

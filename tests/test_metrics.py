@@ -72,6 +72,17 @@ def test_metrics_speak_prometheus_text_and_openmetrics(client):
     assert response.get_data(as_text=True).endswith("# EOF\n")
 
 
+def test_any_accept_header_and_made_up_methods_keep_metrics_bounded(client):
+    odd = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=x"})
+    assert odd.status_code == 200 and odd.mimetype == "text/plain"  # prometheus_client's bug
+    for method in ("FOOBAR", "BREW"):
+        assert client.open("/model/metadata", method=method).status_code == 405
+    parsed = samples(client.get("/metrics").get_data(as_text=True))
+    methods = {dict(labels)["method"] for (name, labels) in parsed
+               if name == "maxmnist_http_requests_total"}
+    assert "other" in methods and not methods & {"FOOBAR", "BREW"}  # one label, not one each
+
+
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
     """A real 2-worker gunicorn with its metrics directory where the test can see it; a stale
