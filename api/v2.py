@@ -113,7 +113,7 @@ def _split_body():
 def _parse_document(header):
     try:
         document = json.loads(header)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than Python
         raise BadRequest(f"the inference request is not valid JSON ({error})") from error
     return _mapping(document, "the inference request")
 

@@ -167,6 +167,11 @@ def test_odd_values_anywhere_are_a_4xx_never_a_500(client, odd):
             assert set(response.get_json()) == {"error"}
 
 
+def test_json_nested_deeper_than_python_parses_is_a_400(client):
+    response = client.post(INFER, data="[" * 100_000, content_type="application/json")
+    assert response.status_code == 400 and "not valid JSON" in response.get_json()["error"]
+
+
 def test_nan_and_infinity_are_refused(client):
     # JSON has no NaN, but Python's json (and many clients) write it anyway.
     raw = json.dumps(body(data=[float("nan"), float("inf")] + [0.0] * 782))
