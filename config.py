@@ -42,6 +42,7 @@ SETTINGS = {
     "MAX_TENSOR_BATCH": (1024, int),
     "MAX_IMAGE_PIXELS": (16_000_000, int),
     "MAX_IMAGE_SIDE": (10_000, int),
+    "MAX_BATCH_PIXELS": (64_000_000, int),
     "CORS_ENABLE": (False, _flag),
     "CORS_ORIGINS": ([], _words),
 }

@@ -52,8 +52,9 @@ class NoDigitFound(ImageError):
     status = 422
 
 
-def open_image(data, max_pixels, max_side):
-    """Decode an upload with Pillow, checking the declared size before any pixel is decoded."""
+def open_image(data, max_pixels, max_side, pixels_left=None):
+    """Decode an upload with Pillow, checking the declared size before any pixel is decoded,
+    and, with `pixels_left`, that decoding it fits what the rest of its request has left."""
     if not data:
         raise InvalidImage("the file is empty")
     try:
@@ -73,6 +74,10 @@ def open_image(data, max_pixels, max_side):
     if image.format in ("JPEG", "MPO"):
         # let libjpeg decode at reduced scale, and only the luma of a colour photo
         image.draft("L" if image.mode == "RGB" else image.mode, (DECODE_SIDE, DECODE_SIDE))
+    decoded = image.width * image.height  # a JPEG's after the reduced scale: what decoding costs
+    if pixels_left is not None and decoded > pixels_left:
+        raise ImageTooLarge(f"this file decodes to {decoded} pixels, more than the {pixels_left} "
+                            "its request has left of MAX_BATCH_PIXELS: send it in another request")
     try:
         image.load()
         if _may_carry_orientation(image):
@@ -377,8 +382,12 @@ def _centre_by_mass(digit):
     return field
 
 
-def prepare_digits(uploads, max_pixels, max_side):
+def prepare_digits(uploads, max_pixels, max_side, max_batch_pixels=None):
     """Upload bytes to model-ready 28x28 digits, each one a digit or the ImageError it raised.
+
+    With `max_batch_pixels`, the uploads decode to at most that many pixels in all (a file past
+    it fails alone), so one request of large images cannot hold a worker for long: decoding a
+    large PNG or WebP costs ~30 ms per million pixels.
 
     Small images (no side over ANALYSIS_SIDE, such as MNIST-style scans and thumbnails) are
     located together, one stack per size, so a batch shares the ~100 small numpy calls that
@@ -386,12 +395,16 @@ def prepare_digits(uploads, max_pixels, max_side):
     in memory at once."""
     outcomes = [None] * len(uploads)
     small = {}
+    pixels_left = max_batch_pixels
     for index, data in enumerate(uploads):
         try:
-            grey = to_grey(open_image(data, max_pixels, max_side))
+            image = open_image(data, max_pixels, max_side, pixels_left)
         except ImageError as error:
             outcomes[index] = error
             continue
+        if pixels_left is not None:
+            pixels_left -= image.width * image.height
+        grey = to_grey(image)
         if max(grey.shape) <= ANALYSIS_SIDE:
             small.setdefault(grey.shape, []).append((index, grey))
         else:

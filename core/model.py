@@ -104,9 +104,10 @@ class ModelWrapper:
         "license": "Apache-2.0",
     }
 
-    def __init__(self, model_path, max_pixels, max_side, inference=None):
+    def __init__(self, model_path, max_pixels, max_side, inference=None, max_batch_pixels=None):
         self._max_pixels = max_pixels
         self._max_side = max_side
+        self._max_batch_pixels = max_batch_pixels
         self._inference = inference or load_inference(model_path)
         # what runs the model, in the words of KServe's model metadata
         self.platform = "tflite" if str(model_path).endswith(".tflite") else "tensorflow_keras"
@@ -114,7 +115,7 @@ class ModelWrapper:
     def _pre_process(self, uploads):
         """Upload bytes to 28x28 float32 MNIST-style digits: for each upload, in order, its
         digit or the ImageError that says why it has none."""
-        return prepare_digits(uploads, self._max_pixels, self._max_side)
+        return prepare_digits(uploads, self._max_pixels, self._max_side, self._max_batch_pixels)
 
     def _predict(self, digits):
         """A [n, 28, 28] batch to [n, 10] probabilities, in one model call."""

@@ -19,8 +19,9 @@ import requests
 from PIL import Image, ImageDraw
 
 import config
-from app import create_app
-from tests.helpers import ROOT, children, encode
+from app import _load_model, create_app
+from core.model import ModelWrapper
+from tests.helpers import MODEL_PATH, ROOT, children, encode
 
 PREDICT = "/model/predict"
 MIB = 1 << 20
@@ -251,6 +252,34 @@ def test_a_batch_over_the_count_cap_gets_a_400(wrapper):
     files = [(f"{i}.png", encode(digit_image())) for i in range(4)]
     assert_json_error(post_files(client, *files), 400, "4 files", "at most 3")
     assert post_files(client, *files[:3]).status_code == 200
+
+
+def test_a_batch_stops_at_its_pixel_budget_and_only_later_files_fail(wrapper):
+    """MAX_BATCH_PIXELS: 64 large PNGs (4000x4000 decodes in ~0.5 s each) would hold a worker
+    past WORKER_TIMEOUT; the files past the budget fail alone, before they are decoded."""
+    def client_with_budget(pixels):
+        budgeted = ModelWrapper(MODEL_PATH, **config.image_limits(),
+                                inference=wrapper._inference, max_batch_pixels=pixels)
+        return create_app({}, model=budgeted).test_client()
+
+    client = client_with_budget(2 * 96 * 96 + 100 * 100)
+    files = [(f"{n}.png", encode(digit_image(size=(96, 96) if n < 2 else (100, 100))))
+             for n in range(4)]
+    results = post_files(client, *files).get_json()["results"]
+    assert [entry["status"] for entry in results] == ["ok", "ok", "ok", "error"]
+    assert "MAX_BATCH_PIXELS" in results[3]["message"] and "10000 pixels" in results[3]["message"]
+    assert post_files(client, files[3]).status_code == 200  # alone, it fits
+    photo = encode(digit_image(size=(1600, 1600)), "JPEG")  # decodes at 1/8 scale: 200x200
+    results = post_files(client_with_budget(50_000), *[("p.jpg", photo)] * 2).get_json()["results"]
+    assert [entry["status"] for entry in results] == ["ok", "error"]
+    assert "40000 pixels" in results[1]["message"]
+
+
+def test_the_service_takes_its_pixel_budget_from_the_settings():
+    budget = config.from_env({"MAX_BATCH_PIXELS": "1000"})
+    served = _load_model({**budget, "MODEL_PATH": str(ROOT / "assets" / "mnist_cnn.tflite")})
+    outcomes = served.predict([encode(digit_image(size=(28, 28)))] * 2)  # 784 pixels each
+    assert not isinstance(outcomes[0], Exception) and "MAX_BATCH_PIXELS" in str(outcomes[1])
 
 
 def _raw_request(server, head, body_chunks):
