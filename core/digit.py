@@ -405,10 +405,12 @@ def prepare_digits(uploads, max_pixels, max_side, max_batch_pixels=None):
         if pixels_left is not None:
             pixels_left -= image.width * image.height
         grey = to_grey(image)
+        del image  # a large upload's pixels (up to ~64 MB) go as soon as they are grey
         if max(grey.shape) <= ANALYSIS_SIDE:
             small.setdefault(grey.shape, []).append((index, grey))
         else:
             outcomes[index] = normalise_digits([grey])[0]
+        del grey  # ...and its grey copy before the next upload is decoded
     for group in small.values():
         for (index, _), outcome in zip(group, normalise_digits([grey for _, grey in group])):
             outcomes[index] = outcome
