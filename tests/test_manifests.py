@@ -16,8 +16,9 @@ from tests.helpers import ROOT
 KUBERNETES_VERSIONS = ["1.29.0", "1.37.0"]  # an old still-supported release and the newest
 DEPLOY = ROOT / "deploy"
 # Measured on the real server (README, "Scaling out"): RSS of one LiteRT worker with the model,
-# at rest and at its peak (a 6 MB V2 JSON batch), and of the gunicorn master.
-WORKER_RSS_MIB, WORKER_PEAK_RSS_MIB, ARBITER_RSS_MIB = 95, 121, 41
+# at rest and at its worst-case peak (an 8 MB V2 JSON body of empty lists: 369 MiB; a 4000x4000
+# float TIFF: 346), and of the gunicorn master.
+WORKER_RSS_MIB, WORKER_PEAK_RSS_MIB, ARBITER_RSS_MIB = 95, 370, 41
 # KServe's own predictor fields (ComponentExtensionSpec); the rest of a predictor is a PodSpec.
 KSERVE_PREDICTOR_FIELDS = {"minReplicas", "maxReplicas", "scaleTarget", "scaleMetric",
                            "containerConcurrency", "timeout", "canaryTrafficPercent", "logger",
