@@ -60,6 +60,10 @@ def _http_message(error, allow):
         return f"{request.method} is not allowed on {path}; use {allow}"
     if error.code == 413:
         limit = current_app.config["MAX_UPLOAD_BYTES"]
+        if request.content_length is not None and request.content_length <= limit:
+            # within the byte limit: Werkzeug's form parser refused its parts
+            return (f"the form has more than {request.max_form_parts} parts or a text field "
+                    f"over {request.max_form_memory_size} bytes; send only the image files")
         return (f"the request is over the {limit}-byte upload limit (MAX_UPLOAD_BYTES); send a "
                 "smaller image or fewer files")
     return error.description

@@ -247,6 +247,14 @@ def test_an_upload_over_the_size_cap_gets_a_json_413(service):
     assert_json_error(response, 413, "MAX_UPLOAD_BYTES")
 
 
+def test_a_small_form_of_too_many_parts_gets_a_413_that_says_so(service):
+    body = "".join(f'--b\r\nContent-Disposition: form-data; name="f{n}"\r\n\r\nv\r\n'
+                   for n in range(1001)) + "--b--\r\n"
+    response = service.post(PREDICT, data=body, content_type="multipart/form-data; boundary=b")
+    assert_json_error(response, 413, "more than 1000 parts")
+    assert "MAX_UPLOAD_BYTES" not in response.get_json()["message"]  # 30 KB is far below it
+
+
 def test_a_batch_over_the_count_cap_gets_a_400(wrapper):
     client = create_app({"MAX_BATCH_FILES": 3}, model=wrapper).test_client()
     files = [(f"{i}.png", encode(digit_image())) for i in range(4)]
