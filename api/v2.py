@@ -93,7 +93,7 @@ def _mapping(value, what):
 
 def _split_body():
     """The JSON inference header and the binary tensor data that may follow it."""
-    if request.content_encoding:
+    if request.content_encoding and request.content_encoding.lower() != "identity":
         raise UnsupportedMediaType(f"Content-Encoding '{request.content_encoding}' is not "
                                    "supported; send the request uncompressed")
     body = request.get_data(cache=False)
@@ -183,8 +183,8 @@ def _digits(document, binary, limit):
 
 def _requested_outputs(document):
     """(name, as_binary) for each output to return: those asked for, else all of them."""
-    binary_default = bool(_mapping(document.get("parameters"), "parameters").get(
-        "binary_data_output", False))
+    binary_default = _boolean(_mapping(document.get("parameters"), "parameters").get(
+        "binary_data_output", False), "binary_data_output")
     asked = document.get("outputs")
     if asked is None:
         return [(name, binary_default) for name in OUTPUTS]
@@ -198,14 +198,24 @@ def _requested_outputs(document):
         parameters = _mapping(output.get("parameters"), "an output's parameters")
         if parameters.get("classification"):
             raise BadRequest("the classification extension is not supported; ask for 'digit'")
-        requested.append((output["name"], bool(parameters.get("binary_data", binary_default))))
+        requested.append((output["name"], _boolean(parameters.get("binary_data", binary_default),
+                                                   "binary_data")))
     return requested
+
+
+def _boolean(value, what):
+    """A JSON true or false ("false", a string, would be true to bool())."""
+    if not isinstance(value, bool):
+        raise BadRequest(f"{what} must be true or false; got {value!r}")
+    return value
 
 
 def _infer_response(document, requested, tensors):
     """The protocol's inference response, binary outputs appended after the JSON header."""
     body = {"model_name": MODEL_NAME, "model_version": MODEL_VERSION, "outputs": []}
     if "id" in document:
+        if not isinstance(document["id"], str):  # the protocol's id is a string (NaN is no JSON)
+            raise BadRequest("'id' must be a string")
         body["id"] = document["id"]
     blobs = []
     for name, as_binary in requested:

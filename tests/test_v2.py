@@ -167,6 +167,18 @@ def test_odd_values_anywhere_are_a_4xx_never_a_500(client, odd):
             assert set(response.get_json()) == {"error"}
 
 
+def test_loose_json_values_are_refused_not_guessed(client):
+    numbered = client.post(INFER, json={**body(), "id": 7})
+    assert "'id' must be a string" in numbered.get_json()["error"]
+    nan_id = '{"id": NaN, ' + json.dumps(body())[1:]  # Python reads NaN; JSON has none
+    assert client.post(INFER, data=nan_id, content_type="application/json").status_code == 400
+    as_text = {**body(), "outputs": [{"name": "digit", "parameters": {"binary_data": "false"}}]}
+    refused = client.post(INFER, json=as_text).get_json()["error"]
+    assert "binary_data must be true or false" in refused
+    identity = client.post(INFER, json=body(), headers={"Content-Encoding": "identity"})
+    assert identity.status_code == 200
+
+
 def test_json_nested_deeper_than_python_parses_is_a_400(client):
     response = client.post(INFER, data="[" * 100_000, content_type="application/json")
     assert response.status_code == 400 and "not valid JSON" in response.get_json()["error"]
