@@ -52,9 +52,14 @@ class NoDigitFound(ImageError):
     status = 422
 
 
-def open_image(data, max_pixels, max_side, pixels_left=None):
-    """Decode an upload with Pillow, checking the declared size before any pixel is decoded,
-    and, with `pixels_left`, that decoding it fits what the rest of its request has left."""
+def open_image(data, max_pixels, max_side):
+    """Decode an upload with Pillow, checking the declared size before any pixel is decoded."""
+    return decode(read_header(data, max_pixels, max_side))
+
+
+def read_header(data, max_pixels, max_side):
+    """An upload opened but not decoded: its declared size checked, and a JPEG set to decode
+    at reduced scale, so `width * height` is what decoding it will cost."""
     if not data:
         raise InvalidImage("the file is empty")
     try:
@@ -74,10 +79,11 @@ def open_image(data, max_pixels, max_side, pixels_left=None):
     if image.format in ("JPEG", "MPO"):
         # let libjpeg decode at reduced scale, and only the luma of a colour photo
         image.draft("L" if image.mode == "RGB" else image.mode, (DECODE_SIDE, DECODE_SIDE))
-    decoded = image.width * image.height  # a JPEG's after the reduced scale: what decoding costs
-    if pixels_left is not None and decoded > pixels_left:
-        raise ImageTooLarge(f"this file decodes to {decoded} pixels, more than the {pixels_left} "
-                            "its request has left of MAX_BATCH_PIXELS: send it in another request")
+    return image
+
+
+def decode(image):
+    """The pixels of an image from read_header, upright (EXIF orientation applied)."""
     try:
         image.load()
         if _may_carry_orientation(image):
@@ -398,12 +404,18 @@ def prepare_digits(uploads, max_pixels, max_side, max_batch_pixels=None):
     pixels_left = max_batch_pixels
     for index, data in enumerate(uploads):
         try:
-            image = open_image(data, max_pixels, max_side, pixels_left)
+            image = read_header(data, max_pixels, max_side)
+            cost = image.width * image.height
+            if pixels_left is not None:
+                if cost > pixels_left:
+                    raise ImageTooLarge(f"this file decodes to {cost} pixels, more than the "
+                                        f"{pixels_left} its request has left of "
+                                        "MAX_BATCH_PIXELS: send it in another request")
+                pixels_left -= cost  # charged before decoding: a corrupt file costs it too
+            image = decode(image)
         except ImageError as error:
             outcomes[index] = error
             continue
-        if pixels_left is not None:
-            pixels_left -= image.width * image.height
         grey = to_grey(image)
         del image  # a large upload's pixels (up to ~64 MB) go as soon as they are grey
         if max(grey.shape) <= ANALYSIS_SIDE:

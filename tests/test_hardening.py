@@ -281,6 +281,11 @@ def test_a_batch_stops_at_its_pixel_budget_and_only_later_files_fail(wrapper):
     results = post_files(client_with_budget(50_000), *[("p.jpg", photo)] * 2).get_json()["results"]
     assert [entry["status"] for entry in results] == ["ok", "error"]
     assert "40000 pixels" in results[1]["message"]
+    truncated = encode(digit_image(size=(100, 100)))[:-40]  # decodes, then fails at its end
+    results = post_files(client_with_budget(100 * 100 + 96 * 96 - 1), ("cut.png", truncated),
+                         ("good.png", encode(digit_image()))).get_json()["results"]
+    assert "truncated or corrupt" in results[0]["message"]
+    assert "MAX_BATCH_PIXELS" in results[1]["message"]  # the corrupt file's decoding counted
 
 
 def test_the_service_takes_its_pixel_budget_from_the_settings():
@@ -317,6 +322,12 @@ def _raw_request(server, head, body_chunks):
         connection.close()
         sender.join(30)
     return answer, sent[0]
+
+
+def test_the_guarded_body_still_reads_and_iterates_as_wsgi_input_must():
+    from api import _GuardedBody
+    assert list(_GuardedBody(io.BytesIO(b"a\nb\n"))) == [b"a\n", b"b\n"]
+    assert _GuardedBody(io.BytesIO(b"a\nb\n")).readlines() == [b"a\n", b"b\n"]
 
 
 def test_a_broken_chunked_body_is_a_json_400(server):
