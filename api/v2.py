@@ -115,7 +115,10 @@ def _parse_document(header):
         document = json.loads(header)
     except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than Python
         raise BadRequest(f"the inference request is not valid JSON ({error})") from error
-    return _mapping(document, "the inference request")
+    document = _mapping(document, "the inference request")
+    if not isinstance(document.get("id", ""), str):  # the protocol's id is a string; a NaN
+        raise BadRequest("'id' must be a string")  # echoed back would not even be JSON
+    return document
 
 
 def _input_shape(tensor, limit):
@@ -214,8 +217,6 @@ def _infer_response(document, requested, tensors):
     """The protocol's inference response, binary outputs appended after the JSON header."""
     body = {"model_name": MODEL_NAME, "model_version": MODEL_VERSION, "outputs": []}
     if "id" in document:
-        if not isinstance(document["id"], str):  # the protocol's id is a string (NaN is no JSON)
-            raise BadRequest("'id' must be a string")
         body["id"] = document["id"]
     blobs = []
     for name, as_binary in requested:

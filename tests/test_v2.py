@@ -1,6 +1,7 @@
 """The Open Inference Protocol (KServe V2) REST API, proven with tritonclient's HTTP client
 against the real server, and its error answers through Flask's test client."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -168,8 +169,10 @@ def test_odd_values_anywhere_are_a_4xx_never_a_500(client, odd):
 
 
 def test_loose_json_values_are_refused_not_guessed(client):
+    before = _inference_calls(client)
     numbered = client.post(INFER, json={**body(), "id": 7})
     assert "'id' must be a string" in numbered.get_json()["error"]
+    assert _inference_calls(client) == before  # refused before the model ran
     nan_id = '{"id": NaN, ' + json.dumps(body())[1:]  # Python reads NaN; JSON has none
     assert client.post(INFER, data=nan_id, content_type="application/json").status_code == 400
     as_text = {**body(), "outputs": [{"name": "digit", "parameters": {"binary_data": "false"}}]}
@@ -177,6 +180,11 @@ def test_loose_json_values_are_refused_not_guessed(client):
     assert "binary_data must be true or false" in refused
     identity = client.post(INFER, json=body(), headers={"Content-Encoding": "identity"})
     assert identity.status_code == 200
+
+
+def _inference_calls(client):
+    text = client.get("/metrics").get_data(as_text=True)
+    return float(re.search(r"^maxmnist_model_inference_seconds_count (\S+)$", text, re.M)[1])
 
 
 def test_json_nested_deeper_than_python_parses_is_a_400(client):
