@@ -48,7 +48,7 @@ def split_plain_multipart(body, boundary, max_parts=1000):
     """The file parts of a plainly written multipart body, or None if it is not one (or has
     more than `max_parts` parts: Werkzeug's parser refuses those with its 413)."""
     delimiter = b"\r\n--" + boundary
-    if body.count(delimiter) > max_parts:
+    if max_parts is not None and body.count(delimiter) > max_parts:  # None: Flask's "no limit"
         return None
     pieces = (b"\r\n" + body).split(delimiter)
     if len(pieces) < 2 or not pieces[-1].startswith(b"--"):

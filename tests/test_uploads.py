@@ -119,6 +119,7 @@ def test_more_parts_than_the_app_allows_get_werkzeugs_413():
         b"--" + BOUNDARY.encode() + b"--\r\n"
     assert split_plain_multipart(body, BOUNDARY.encode(), max_parts=4) is not None
     assert split_plain_multipart(body, BOUNDARY.encode(), max_parts=3) is None
+    assert split_plain_multipart(body, BOUNDARY.encode(), max_parts=None) is not None  # no limit
     limited = Flask(__name__)
     limited.config["MAX_FORM_PARTS"] = 3
     with limited.test_request_context("/", method="POST", data=body,
