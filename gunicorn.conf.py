@@ -14,6 +14,7 @@ timeout = int(os.environ.get("WORKER_TIMEOUT", "30"))
 graceful_timeout = 10
 max_requests = 0
 control_socket_disable = True
+preload_app = False  # the app is imported in each worker, after on_starting has set up metrics
 accesslog = os.environ.get("ACCESS_LOG") or None
 loglevel = _settings["LOG_LEVEL"].lower()
 

@@ -111,6 +111,12 @@ class _GuardedBody:
     def readline(self, *args):
         return self._guarded(self._stream.readline, *args)
 
+    def readlines(self, *args):
+        return self._guarded(self._stream.readlines, *args)
+
+    def __iter__(self):  # PEP 3333: the input is iterable (dunders bypass __getattr__)
+        return iter(self.readline, b"")
+
     @staticmethod
     def _guarded(read, *args):
         try:
