@@ -1,11 +1,14 @@
 """Classify image files with a MAX-MNIST server, many files per request, in the order given."""
 import argparse
+import http.client
 import json
+import math
 import mimetypes
 import os
 import pathlib
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -14,6 +17,7 @@ DEFAULT_BATCH_FILES = 32  # the server takes at most MAX_BATCH_FILES (64 by defa
 DEFAULT_BATCH_BYTES = 6 * 1024 * 1024  # stays under the server's MAX_UPLOAD_BYTES (8 MiB)
 EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_SERVER = 1, 2, 3
 EXIT_PIPE_CLOSED = 141  # what a shell reports for a command that SIGPIPE ended
+EXIT_INTERRUPTED = 130  # ... and for one that Ctrl-C ended
 
 
 class ServerError(Exception):
@@ -25,7 +29,8 @@ def parse_args(argv):
         prog="python -m client", description=__doc__,
         epilog=f"Exit status: 0 all files classified, {EXIT_FILE_ERRORS} some file could not be "
                f"classified, {EXIT_USAGE} bad arguments, {EXIT_SERVER} the server is "
-               "unreachable or refused a request.")
+               f"unreachable or refused a request, {EXIT_INTERRUPTED} interrupted, "
+               f"{EXIT_PIPE_CLOSED} the output's reader stopped early.")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files of one digit each")
     parser.add_argument("--url", default=DEFAULT_URL,
                         help="the server's base URL (default: $MAX_MNIST_URL or %(default)s)")
@@ -43,6 +48,15 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        parser.error("--timeout must be a positive number of seconds")
+    try:
+        url = urllib.parse.urlsplit(args.url)
+        usable = url.scheme in ("http", "https") and bool(url.hostname)
+    except ValueError:  # a broken IPv6 address, say
+        usable = False
+    if not usable:
+        parser.error(f"--url must be an http:// or https:// address, not {args.url!r}")
     return args
 
 
@@ -79,7 +93,7 @@ def encode_multipart(files, boundary=None):
         kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; "
                 f"filename=\"{filename}\"\r\nContent-Type: {kind}\r\n\r\n")
-        parts += [head.encode(), data, b"\r\n"]
+        parts += [head.encode("utf-8", "replace"), data, b"\r\n"]  # a name not in UTF-8 gets "?"
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -100,12 +114,22 @@ def post_files(url, files, timeout):
         raise ServerError(f"the server refused the request ({error.code}): {message}") from error
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
+        if len(files) == 1 and isinstance(reason, (BrokenPipeError, ConnectionResetError)):
+            # the server stopped reading this one file: over its upload limit, most likely
+            return [("error", f"the server closed the connection while it was sent ({reason});"
+                              " is it over the server's upload limit?")]
         raise ServerError(f"cannot reach {url}: {reason}") from error
+    except http.client.HTTPException as error:  # a cut or garbled answer
+        raise ServerError(f"{url} broke off its answer ({type(error).__name__})") from error
     except ValueError as error:
         raise ServerError(f"{url} did not answer with JSON: is it a MAX-MNIST server?") from error
-    if "predictions" in answer:
-        return [_outcome({"status": "ok", "predictions": answer["predictions"]})]
-    return [_outcome(entry) for entry in answer.get("results", [])]
+    try:
+        if "predictions" in answer:
+            return [_outcome({"status": "ok", "predictions": answer["predictions"]})]
+        return [_outcome(entry) for entry in answer.get("results", [])]
+    except (AttributeError, KeyError, IndexError, TypeError) as error:
+        raise ServerError(f"{url} answered JSON of a shape this client does not know: "
+                          "is it a MAX-MNIST server?") from error
 
 
 def _message(error):
@@ -191,6 +215,11 @@ def main(argv=None):
     except BrokenPipeError:  # the reader stopped early (`| head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return EXIT_PIPE_CLOSED
+    except KeyboardInterrupt:
+        if bar:
+            bar.clear()
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if bar:
         bar.clear()
     if failed:

@@ -1,6 +1,10 @@
 """The command-line client (`python -m client`) against the real server over HTTP."""
+import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 from PIL import Image
@@ -99,3 +103,82 @@ def test_json_lines(server, digit_files):
     done = run_client(digit_files[5], "--url", server.url, "--json")
     assert done.returncode == 0, done.stderr
     assert '"digit": 5' in done.stdout and '"probability"' in done.stdout
+
+
+@pytest.mark.parametrize("option", [["--url", ""], ["--url", "ftp://127.0.0.1/"],
+                                    ["--url", "http://[::1"], ["--timeout", "0"],
+                                    ["--timeout", "nan"], ["--batch-size", "0"]])
+def test_unusable_options_are_usage_errors(digit_files, option):
+    done = run_client(digit_files[0], *option)
+    assert done.returncode == cli.EXIT_USAGE and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.fixture
+def garbling_server():
+    """A loopback server that answers every request with the next of `answers`, raw bytes
+    (a garbled status line, a cut body, JSON of the wrong shape), then closes."""
+    answers = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while answers:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(1 << 20)
+                connection.sendall(answers.pop(0))
+
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", answers, serve
+    listener.close()
+
+
+def http_answer(body, length=None):
+    return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body) if length is None else length}\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("answer", [
+    b"SPAM 200 OK\r\n\r\n", http_answer(b'{"predictions": [', length=1000), http_answer(b"[1]"),
+    http_answer(b'{"predictions": []}'), http_answer(b'{"results": [{"status": "ok"}]}')],
+    ids=["garbled status", "cut body", "a list", "no predictions", "entry without any"])
+def test_a_garbled_answer_is_a_server_error_without_a_traceback(garbling_server, digit_files,
+                                                                 answer):
+    url, answers, serve = garbling_server
+    answers.append(answer)
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    done = run_client(digit_files[0], "--url", url)
+    thread.join(10)
+    assert done.returncode == cli.EXIT_SERVER and "Traceback" not in done.stderr, done.stderr
+    assert url in done.stderr
+
+
+def test_odd_names_and_a_file_over_the_upload_limit_fail_alone(server, digit_files, tmp_path):
+    """A name that is not UTF-8 still goes (as '?'); a 9 MB file (over MAX_UPLOAD_BYTES) fails
+    alone and the files after it are still classified."""
+    odd = tmp_path / os.fsdecode(b"seven-\xff.png")
+    odd.write_bytes(digit_files[7].read_bytes())
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (9 * 1024 * 1024))
+    done = subprocess.run([sys.executable, "-m", "client", odd, big, digit_files[3], "--url",
+                           server.url], cwd=ROOT, capture_output=True, timeout=120)
+    assert done.returncode == cli.EXIT_FILE_ERRORS, done.stderr
+    assert b"Traceback" not in done.stderr
+    lines = done.stdout.decode(errors="replace").splitlines()
+    assert lines[0].endswith("\t7\t" + lines[0].rsplit("\t", 1)[1]) and "error" in lines[1]
+    assert lines[2].split("\t")[1] == "3"
+
+
+def test_ctrl_c_ends_it_with_130_and_no_traceback(digit_files):
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    client = subprocess.Popen([sys.executable, "-m", "client", str(digit_files[0]), "--url",
+                               f"http://127.0.0.1:{listener.getsockname()[1]}"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        connection, _ = listener.accept()  # the client is waiting for its answer now
+        client.send_signal(signal.SIGINT)
+        _, errors = client.communicate(timeout=30)
+    finally:
+        listener.close()
+    connection.close()
+    assert client.returncode == cli.EXIT_INTERRUPTED
+    assert b"interrupted" in errors and b"Traceback" not in errors
