@@ -13,7 +13,7 @@ from api import metadata, predict  # noqa: F401  (registers the resources on the
 from api.health import health_ns
 from api.metrics import instrument, metrics_ns
 from api.namespace import model_ns
-from api.v2 import v2_ns
+from api.v2 import BINARY_HEADER, v2_ns
 from core.digit import ImageError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
 PAGE_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
 CORS_METHODS = "GET, POST, OPTIONS"
-CORS_HEADERS = "Accept, Content-Type, X-Request-ID"
+CORS_HEADERS = f"Accept, Content-Type, X-Request-ID, {BINARY_HEADER}"  # V2's binary requests
+CORS_EXPOSED = f"X-Request-ID, {BINARY_HEADER}"  # ... and its binary answers
 CORS_MAX_AGE = "600"
 SHOWN_PATH = 120  # characters of a request path echoed in an error message
 
@@ -87,7 +88,7 @@ def _add_cors(response, settings):
     if origin is None:
         return
     response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = "X-Request-ID"
+    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
         response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS

@@ -53,7 +53,8 @@ class Metrics(Resource):
             encode, content_type = choose_encoder(request.headers.get("Accept"))
         except (TypeError, ValueError):  # prometheus_client cannot read this Accept's version
             encode, content_type = choose_encoder(None)
-        return Response(encode(registry()), content_type=content_type)
+        return Response(encode(registry()), content_type=content_type,
+                        headers={"Cache-Control": "no-store"})  # a scrape is always fresh
 
 
 def instrument(app):

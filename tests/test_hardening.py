@@ -520,6 +520,7 @@ def test_cors_enabled_without_origins_allows_any(wrapper):
     response = client.get("/model/metadata", headers={"Origin": "https://app.example"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "X-Request-ID" in response.headers["Access-Control-Expose-Headers"]
+    assert "Inference-Header-Content-Length" in response.headers["Access-Control-Expose-Headers"]
     assert "Access-Control-Allow-Origin" not in client.get("/model/metadata").headers
 
 
@@ -534,6 +535,7 @@ def test_cors_origins_restricts_and_answers_preflight(wrapper):
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://b.example"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "X-Request-ID" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Inference-Header-Content-Length" in preflight.headers["Access-Control-Allow-Headers"]
     assert "Origin" in preflight.headers["Vary"]
     data = {"image": (io.BytesIO(encode(digit_image())), "7.png")}
     allowed = client.post(PREDICT, data=data, headers={"Origin": "https://a.example"})

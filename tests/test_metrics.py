@@ -66,6 +66,7 @@ def test_metrics_speak_prometheus_text_and_openmetrics(client):
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-store"
     assert "# TYPE maxmnist_http_request_duration_seconds histogram" in response.get_data(True)
     response = client.get("/metrics", headers={"Accept": "application/openmetrics-text"})
     assert response.headers["Content-Type"].startswith("application/openmetrics-text")
