@@ -245,10 +245,13 @@ class ServerMetadata(Resource):
                 "extensions": EXTENSIONS}
 
 
-@v2_ns.route("/models/<string:model_name>",
-             "/models/<string:model_name>/versions/<string:model_version>")
+# Each versioned route is a subclass of its unversioned one, not a second URL of the same
+# resource: Swagger 2.0 needs one operationId per operation, and flask-restx derives it from the
+# resource's name.
+
+@v2_ns.route("/models/<string:model_name>")
 @v2_ns.response(404, "Unknown model or version", protocol_error_schema)
-class ModelMetadata(Resource):
+class V2ModelMetadata(Resource):
     @v2_ns.response(200, "Model metadata: input and output tensors", model_schema)
     def get(self, model_name, model_version=None):
         """Model metadata: the input and output tensors' names, datatypes and shapes."""
@@ -256,8 +259,12 @@ class ModelMetadata(Resource):
         return {**MODEL_METADATA, "platform": current_model().platform}
 
 
-@v2_ns.route("/models/<string:model_name>/ready",
-             "/models/<string:model_name>/versions/<string:model_version>/ready")
+@v2_ns.route("/models/<string:model_name>/versions/<string:model_version>")
+class V2VersionModelMetadata(V2ModelMetadata):
+    pass
+
+
+@v2_ns.route("/models/<string:model_name>/ready")
 @v2_ns.response(404, "Unknown model or version", protocol_error_schema)
 class ModelReady(Resource):
     @v2_ns.response(200, "The model is ready", model_ready_schema)
@@ -269,8 +276,12 @@ class ModelReady(Resource):
         return {"name": MODEL_NAME, "ready": ready}, 200 if ready else 503
 
 
-@v2_ns.route("/models/<string:model_name>/infer",
-             "/models/<string:model_name>/versions/<string:model_version>/infer")
+@v2_ns.route("/models/<string:model_name>/versions/<string:model_version>/ready")
+class VersionModelReady(ModelReady):
+    pass
+
+
+@v2_ns.route("/models/<string:model_name>/infer")
 @v2_ns.response(404, "Unknown model or version", protocol_error_schema)
 class Infer(Resource):
     @v2_ns.expect(infer_request_schema)
@@ -298,3 +309,8 @@ class Infer(Resource):
         tensors = {"probabilities": probabilities.astype(np.float32),
                    "digit": np.argmax(probabilities, axis=1).astype(np.int64)}
         return _infer_response(document, requested, tensors)
+
+
+@v2_ns.route("/models/<string:model_name>/versions/<string:model_version>/infer")
+class VersionInfer(Infer):
+    pass

@@ -20,6 +20,9 @@ def test_swagger_spec_comes_from_config(client):
     assert {"Prediction", "PredictResponse", "ModelMetadata", "Error"} <= set(spec["definitions"])
     parameters = spec["paths"]["/model/predict"]["post"]["parameters"]
     assert any(p["name"] == "image" and p["type"] == "file" for p in parameters)
+    ids = [operation["operationId"] for operations in spec["paths"].values()
+           for operation in operations.values() if isinstance(operation, dict)]
+    assert len(ids) >= 12 and len(ids) == len(set(ids))  # Swagger 2.0: unique, for code generators
 
 
 def test_swagger_ui_is_served_at_the_root(client):
