@@ -164,6 +164,18 @@ def test_prediction_follows_when_a_stroke_ends_and_clear_empties(drawing_page):
     assert blank
 
 
+def test_clear_right_after_predict_leaves_the_pad_blank(drawing_page):
+    """The PNG is encoded after the click; a clear in between must win, not the old drawing."""
+    page = drawing_page.page
+    page.click("#clear")
+    draw(page, DIGITS[3])
+    page.evaluate("() => { document.querySelector('#predict').click();"
+                  " document.querySelector('#clear').click(); }")
+    assert settled_digit(page) == ""
+    page.wait_for_timeout(500)  # an answer arriving late would show up here
+    assert page.text_content("#digit") == ""
+
+
 def test_chosen_and_dropped_image_files_are_predicted(drawing_page):
     page = drawing_page.page
     page.set_input_files("#file", str(ROOT / "samples" / "4_photo.jpg"))

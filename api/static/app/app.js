@@ -87,8 +87,13 @@ async function predict(blob, name) {
     const response = await fetch(PREDICT_URL, { method: "POST", body: form });
     const body = await response.json().catch(() => ({}));
     if (request !== latest) return;
-    if (response.ok && body.predictions) showResult(body.predictions);
-    else showError(body.message || `the server answered ${response.status}`);
+    if (response.ok && Array.isArray(body.predictions) && body.predictions.length) {
+      showResult(body.predictions);
+    } else if (response.ok) {
+      showError("the server's answer holds no prediction");
+    } else {
+      showError(body.message || `the server answered ${response.status}`);
+    }
   } catch (error) {
     if (request === latest) showError(`could not reach the server (${error.message})`);
   } finally {
@@ -101,10 +106,11 @@ function predictDrawing() {
     showError("draw a digit first");
     return;
   }
+  const drawing = latest;     // a clear before the PNG is ready makes this click moot
   setPending(1);             // counts from the click, before the PNG is encoded
   pad.toBlob((blob) => {
     setPending(-1);
-    predict(blob, "drawing.png");
+    if (drawing === latest) predict(blob, "drawing.png");
   }, "image/png");
 }
 
