@@ -133,9 +133,12 @@ def post_files(url, files, timeout):
 
 
 def _message(error):
+    """The server's JSON message, with the request id it gives for a 5xx to quote."""
     try:
-        return json.load(error)["message"]
-    except (ValueError, KeyError, TypeError):
+        answer = json.load(error)
+        request_id = answer.get("request_id")
+        return answer["message"] + (f" (request id {request_id})" if request_id else "")
+    except (ValueError, KeyError, TypeError, AttributeError):
         return error.reason
 
 
@@ -155,13 +158,17 @@ def classify(batch, url, timeout):
 
 
 def line(path, outcome, as_json):
+    """One output line: JSON, or tab-separated text (a tab or line break in a file name is
+    written as \\t or \\n, so every file stays one line of three fields)."""
     if as_json:
         if outcome[0] == "ok":
             return json.dumps({"file": path, "digit": outcome[1], "probability": outcome[2]})
         return json.dumps({"file": path, "error": outcome[1]})
+    shown = str(path).translate({ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n",
+                                 ord("\r"): "\\r"})
     if outcome[0] == "ok":
-        return f"{path}\t{outcome[1]}\t{outcome[2]:.3f}"
-    return f"{path}\terror: {outcome[1]}"
+        return f"{shown}\t{outcome[1]}\t{outcome[2]:.3f}"
+    return f"{shown}\terror: {outcome[1]}"
 
 
 class ProgressBar:

@@ -182,3 +182,20 @@ def test_ctrl_c_ends_it_with_130_and_no_traceback(digit_files):
     connection.close()
     assert client.returncode == cli.EXIT_INTERRUPTED
     assert b"interrupted" in errors and b"Traceback" not in errors
+
+
+def test_a_name_with_a_tab_or_line_break_stays_one_line_of_three_fields():
+    text = cli.line("a\tb\nc\\d.png", ("ok", 7, 0.9), as_json=False)
+    assert text == "a\\tb\\nc\\\\d.png\t7\t0.900" and len(text.split("\t")) == 3
+
+
+def test_a_server_error_is_reported_with_the_request_id_to_quote(garbling_server, digit_files):
+    url, answers, serve = garbling_server
+    body = b'{"status": "error", "message": "boom", "request_id": "abc123"}'
+    answers.append(http_answer(body).replace(b"200 OK", b"500 INTERNAL SERVER ERROR"))
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    done = run_client(digit_files[0], digit_files[1], "--url", url)
+    thread.join(10)
+    assert done.returncode == cli.EXIT_SERVER
+    assert "boom (request id abc123)" in done.stderr
