@@ -10,10 +10,11 @@ import os
 import re
 import time
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_restx import Namespace, Resource
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
+from werkzeug.exceptions import MethodNotAllowed
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"  # the endpoint label of requests to unknown paths, to bound cardinality
@@ -57,6 +58,17 @@ class Metrics(Resource):
                         headers={"Cache-Control": "no-store"})  # a scrape is always fresh
 
 
+def _endpoint_label():
+    """The request's route pattern; for a method its route does not allow (405), the route it
+    would have matched; UNMATCHED for unknown paths."""
+    rule = request.url_rule
+    refused = request.routing_exception
+    if rule is None and isinstance(refused, MethodNotAllowed) and refused.valid_methods:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        rule, _ = adapter.match(method=refused.valid_methods[0], return_rule=True)
+    return CONVERTER.sub(r"<\1>", rule.rule) if rule else UNMATCHED
+
+
 def instrument(app):
     """Count every request and time it, labelled by its route pattern (not the raw path)."""
 
@@ -67,7 +79,7 @@ def instrument(app):
     @app.after_request
     def observe(response):
         started = g.pop("metrics_started", None)
-        endpoint = CONVERTER.sub(r"<\1>", request.url_rule.rule) if request.url_rule else UNMATCHED
+        endpoint = _endpoint_label()
         method = request.method if request.method in METHODS else OTHER_METHOD
         REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
         if started is not None:

@@ -78,7 +78,11 @@ def test_any_accept_header_and_made_up_methods_keep_metrics_bounded(client):
     assert odd.status_code == 200 and odd.mimetype == "text/plain"  # prometheus_client's bug
     for method in ("FOOBAR", "BREW"):
         assert client.open("/model/metadata", method=method).status_code == 405
+    before = requests_count(samples(client.get("/metrics").get_data(as_text=True)),
+                            "GET", "/model/predict", "405")
+    assert client.get("/model/predict").status_code == 405  # a known route: its own label
     parsed = samples(client.get("/metrics").get_data(as_text=True))
+    assert requests_count(parsed, "GET", "/model/predict", "405") == before + 1
     methods = {dict(labels)["method"] for (name, labels) in parsed
                if name == "maxmnist_http_requests_total"}
     assert "other" in methods and not methods & {"FOOBAR", "BREW"}  # one label, not one each
