@@ -40,6 +40,11 @@ def check_model_file(model_path):
     return path
 
 
+def runs_on_litert(model_path):
+    """Whether `load_inference` serves this file on LiteRT (a `.tflite`) or on TensorFlow."""
+    return pathlib.Path(str(model_path)).suffix == ".tflite"
+
+
 def load_inference(model_path):
     """Load the model once and return a compiled, warmed `f(batch[n,28,28,1]) -> [n,10]`.
 
@@ -47,7 +52,7 @@ def load_inference(model_path):
     TensorFlow; anything else is loaded as a Keras model and run as one `tf.function`.
     """
     path = check_model_file(model_path)
-    if path.suffix == ".tflite":
+    if runs_on_litert(path):
         return _load_litert(path)
     import keras
     import tensorflow as tf
@@ -110,7 +115,7 @@ class ModelWrapper:
         self._max_batch_pixels = max_batch_pixels
         self._inference = inference or load_inference(model_path)
         # what runs the model, in the words of KServe's model metadata
-        self.platform = "tflite" if str(model_path).endswith(".tflite") else "tensorflow_keras"
+        self.platform = "tflite" if runs_on_litert(model_path) else "tensorflow_keras"
 
     def _pre_process(self, uploads):
         """Upload bytes to 28x28 float32 MNIST-style digits: for each upload, in order, its
