@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from training.user_style import save
 
@@ -26,6 +27,12 @@ def encode(image, fmt="PNG", **save_args):
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
     return save(image, fmt, **save_args)
+
+
+def samples(text):
+    """{(sample name, sorted label items): value} from a Prometheus text exposition."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def sample(name):

@@ -1,7 +1,6 @@
 """The Open Inference Protocol (KServe V2) REST API, proven with tritonclient's HTTP client
 against the real server, and its error answers through Flask's test client."""
 import json
-import re
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from tritonclient.utils import InferenceServerException
 
 import config
 from core.digit import prepare_digit
-from tests.helpers import ROOT
+from tests.helpers import ROOT, samples
 
 SAMPLES = sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in (".png", ".jpg"))
 INFER = "/v2/models/mnist/infer"
@@ -183,8 +182,8 @@ def test_loose_json_values_are_refused_not_guessed(client):
 
 
 def _inference_calls(client):
-    text = client.get("/metrics").get_data(as_text=True)
-    return float(re.search(r"^maxmnist_model_inference_seconds_count (\S+)$", text, re.M)[1])
+    return samples(client.get("/metrics").get_data(as_text=True))[
+        ("maxmnist_model_inference_seconds_count", ())]
 
 
 def test_json_nested_deeper_than_python_parses_is_a_400(client):
