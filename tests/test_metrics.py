@@ -11,18 +11,11 @@ import pytest
 import requests
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import ROOT, Server, gunicorn_command
+from tests.helpers import ROOT, Server, gunicorn_command, samples
 
 SAMPLE = ROOT / "samples" / "7_photo.jpg"
 PREDICT = ("POST", "/model/predict", "200")
-
-
-def samples(text):
-    """{(sample name, sorted label items): value} from a Prometheus text exposition."""
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def value(parsed, name, **labels):
@@ -104,6 +97,12 @@ def worker_pids(metrics_dir, kind):
     return {int(p.stem.rsplit("_", 1)[1]) for p in pathlib.Path(metrics_dir).glob(f"{kind}_*.db")}
 
 
+def post_sample(server):
+    """POST the sample photo to a real server; its status code."""
+    files = {"image": (SAMPLE.name, SAMPLE.read_bytes())}
+    return requests.post(server.url + "/model/predict", files=files, timeout=60).status_code
+
+
 def scrape(server):
     return samples(requests.get(server.url + "/metrics", timeout=10).text)
 
@@ -124,15 +123,10 @@ def predictions_by_worker(metrics_dir, scratch):
 def test_counts_add_up_across_two_gunicorn_workers(two_workers, tmp_path):
     server, metrics_dir = two_workers
     assert not (metrics_dir / "counter_1.db").exists()
-
-    def post(_):
-        files = {"image": (SAMPLE.name, SAMPLE.read_bytes())}
-        return requests.post(server.url + "/model/predict", files=files, timeout=60).status_code
-
     sent, deadline = 0, time.monotonic() + 120
     with ThreadPoolExecutor(max_workers=4) as pool:  # concurrent, so both workers serve
         while True:  # the second worker may still be loading its model at first
-            assert list(pool.map(post, range(8))) == [200] * 8
+            assert list(pool.map(post_sample, [server] * 8)) == [200] * 8
             sent += 8
             by_worker = predictions_by_worker(metrics_dir, tmp_path)
             if sent >= 24 and len(by_worker) == 2 and min(by_worker.values()) > 0 \
@@ -155,9 +149,8 @@ def test_a_server_started_as_make_run_starts_it_counts_too():
     storage when it is first imported, so the directory has to exist before that."""
     server = Server(gunicorn_command(workers=2), env={"PROMETHEUS_MULTIPROC_DIR": None})
     try:
-        files = {"image": (SAMPLE.name, SAMPLE.read_bytes())}
         for _ in range(4):
-            assert requests.post(server.url + "/model/predict", files=files, timeout=60).ok
+            assert post_sample(server) == 200
         parsed = scrape(server)
         assert requests_count(parsed, *PREDICT) == 4
         assert total(parsed, "maxmnist_predictions_total") == 4
@@ -168,8 +161,7 @@ def test_a_server_started_as_make_run_starts_it_counts_too():
 
 def test_a_dead_workers_counts_are_kept(two_workers, tmp_path):
     server, metrics_dir = two_workers
-    files = {"image": (SAMPLE.name, SAMPLE.read_bytes())}
-    assert requests.post(server.url + "/model/predict", files=files, timeout=60).ok
+    assert post_sample(server) == 200
     counted = predictions_by_worker(metrics_dir, tmp_path)
     victim = max(pid for pid, count in counted.items() if count > 0)  # it served predictions
     before = requests_count(scrape(server), *PREDICT)
