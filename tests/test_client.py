@@ -115,19 +115,25 @@ def test_unusable_options_are_usage_errors(digit_files, option):
 
 @pytest.fixture
 def garbling_server():
-    """A loopback server that answers every request with the next of `answers`, raw bytes
-    (a garbled status line, a cut body, JSON of the wrong shape), then closes."""
-    answers = []
+    """`answer_with(raw)`: the URL of a loopback server that answers one request with `raw`
+    bytes (a garbled status line, a cut body, JSON of the wrong shape), then closes."""
     listener = socket.create_server(("127.0.0.1", 0))
+    threads = []
 
-    def serve():
-        while answers:
-            connection, _ = listener.accept()
-            with connection:
-                connection.recv(1 << 20)
-                connection.sendall(answers.pop(0))
+    def serve(raw):
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(1 << 20)
+            connection.sendall(raw)
 
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}", answers, serve
+    def answer_with(raw):
+        threads.append(threading.Thread(target=serve, args=(raw,), daemon=True))
+        threads[-1].start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    yield answer_with
+    for thread in threads:
+        thread.join(10)
     listener.close()
 
 
@@ -142,12 +148,8 @@ def http_answer(body, length=None):
     ids=["garbled status", "cut body", "a list", "no predictions", "entry without any"])
 def test_a_garbled_answer_is_a_server_error_without_a_traceback(garbling_server, digit_files,
                                                                  answer):
-    url, answers, serve = garbling_server
-    answers.append(answer)
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    url = garbling_server(answer)
     done = run_client(digit_files[0], "--url", url)
-    thread.join(10)
     assert done.returncode == cli.EXIT_SERVER and "Traceback" not in done.stderr, done.stderr
     assert url in done.stderr
 
@@ -190,12 +192,8 @@ def test_a_name_with_a_tab_or_line_break_stays_one_line_of_three_fields():
 
 
 def test_a_server_error_is_reported_with_the_request_id_to_quote(garbling_server, digit_files):
-    url, answers, serve = garbling_server
     body = b'{"status": "error", "message": "boom", "request_id": "abc123"}'
-    answers.append(http_answer(body).replace(b"200 OK", b"500 INTERNAL SERVER ERROR"))
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    url = garbling_server(http_answer(body).replace(b"200 OK", b"500 INTERNAL SERVER ERROR"))
     done = run_client(digit_files[0], digit_files[1], "--url", url)
-    thread.join(10)
     assert done.returncode == cli.EXIT_SERVER
     assert "boom (request id abc123)" in done.stderr
