@@ -49,7 +49,7 @@ SETTINGS = {
 
 
 def image_limits(settings=None):
-    """The image limits as the keyword arguments core.digit and ModelWrapper take; the defaults
+    """The image limits as the keyword arguments core.pipeline and ModelWrapper take; the defaults
     unless `settings` (from `from_env`) says otherwise."""
     settings = settings or from_env({})
     return {"max_pixels": settings["MAX_IMAGE_PIXELS"], "max_side": settings["MAX_IMAGE_SIDE"]}

@@ -14,7 +14,7 @@ from api.health import health_ns
 from api.metrics import instrument, metrics_ns
 from api.namespace import model_ns
 from api.v2 import BINARY_HEADER, v2_ns
-from core.digit import ImageError
+from core.errors import ImageError
 
 log = logging.getLogger(__name__)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -4,9 +4,9 @@
 
 Builds a 400x400 photo-style JPEG (dark ink on tinted, unevenly lit, noisy paper) and a few
 other typical uploads in memory, times each pre-processing stage (decode, grey, normalise), the
-whole `prepare_digit` and its share of a 32-image `prepare_digits` call, then times one model
-call for one digit and for a batch of 64, on each runtime given (by default the served LiteRT
-file and the Keras .h5 it was converted from).
+whole `digit_from_upload` and its share of a 32-image `digits_from_uploads` call, then times
+one model call for one digit and for a batch of 64, on each runtime given (by default the
+served LiteRT file and the Keras .h5 it was converted from).
 Prints the median and best wall time and the CPU time per call in milliseconds; nothing is
 asserted. On a shared machine compare only numbers from the same run.
 """
@@ -20,7 +20,9 @@ import numpy as np
 from PIL import Image
 
 import config
-from core.digit import normalise_digit, open_image, prepare_digit, prepare_digits, to_grey
+from core.decode import open_image
+from core.grey import to_grey
+from core.pipeline import digit_from_grey, digit_from_upload, digits_from_uploads
 from scripts.make_samples import draw_digit, photo
 from tests.helpers import encode
 
@@ -88,12 +90,13 @@ def main(argv=None):
             report("  decode alone at 1/8 scale (the floor)",
                    *timed(lambda: decode_smallest(data), args.repeat))
         report("to grey (to_grey)", *timed(lambda: to_grey(image), args.repeat))
-        report("normalise (normalise_digit)", *timed(lambda: normalise_digit(grey), args.repeat))
-        report("whole prepare_digit", *timed(lambda: prepare_digit(data, **LIMITS), args.repeat))
+        report("normalise (digit_from_grey)", *timed(lambda: digit_from_grey(grey), args.repeat))
+        report("whole digit_from_upload",
+               *timed(lambda: digit_from_upload(data, **LIMITS), args.repeat))
         batch = [data] * BATCH  # small images of one size are located as one stack
-        median, best, cpu = timed(lambda: prepare_digits(batch, **LIMITS),
+        median, best, cpu = timed(lambda: digits_from_uploads(batch, **LIMITS),
                                   max(args.repeat // 10, 10))
-        report(f"  per image of {BATCH} in prepare_digits", median / BATCH, best / BATCH,
+        report(f"  per image of {BATCH} in digits_from_uploads", median / BATCH, best / BATCH,
                cpu / BATCH)
 
     models = args.model or [str(ROOT / "assets" / name)

@@ -11,7 +11,9 @@ import numpy as np
 
 import app
 import config
-from core.digit import MNIST_SIDE, open_image, to_grey
+from core.decode import open_image
+from core.grey import to_grey
+from core.normalise import MNIST_SIDE
 from core.model import ModelWrapper
 
 

@@ -5,7 +5,8 @@ import time
 
 import numpy as np
 
-from core.digit import ImageError, prepare_digits
+from core.errors import ImageError
+from core.pipeline import digits_from_uploads
 from core.metrics import record_inference
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,8 @@ class ModelWrapper:
     def _pre_process(self, uploads):
         """Upload bytes to 28x28 float32 MNIST-style digits: for each upload, in order, its
         digit or the ImageError that says why it has none."""
-        return prepare_digits(uploads, self._max_pixels, self._max_side, self._max_batch_pixels)
+        return digits_from_uploads(uploads, self._max_pixels, self._max_side,
+                                   self._max_batch_pixels)
 
     def _predict(self, digits):
         """A [n, 28, 28] batch to [n, 10] probabilities, in one model call."""

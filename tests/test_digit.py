@@ -6,9 +6,11 @@ import pytest
 from PIL import Image
 
 import config
-from core.digit import (ImageError, ImageTooLarge, InvalidImage, NoDigitFound, box_downscale,
-                        normalise_digit, open_image, percentile_rows, prepare_digit,
-                        prepare_digits, to_grey)
+from core.arrays import box_downscale, percentile_rows
+from core.decode import open_image
+from core.errors import ImageError, ImageTooLarge, InvalidImage, NoDigitFound
+from core.grey import to_grey
+from core.pipeline import digit_from_grey, digit_from_upload, digits_from_uploads
 from tests.helpers import encode, sample
 
 LIMITS = config.image_limits()
@@ -22,7 +24,7 @@ def bar(height=200, width=120, ink=0, paper=255):
 
 
 def test_output_is_mnist_layout():
-    digit = prepare_digit(encode(bar()), **LIMITS)
+    digit = digit_from_upload(encode(bar()), **LIMITS)
     assert digit.shape == (28, 28)
     rows = np.nonzero(digit.max(axis=1) > 0.1)[0]
     assert rows[-1] - rows[0] + 1 in (19, 20, 21)  # longest side fits the 20-pixel box
@@ -31,15 +33,15 @@ def test_output_is_mnist_layout():
 
 
 def test_polarity_does_not_matter():
-    dark_on_light = prepare_digit(encode(bar(ink=20, paper=230)), **LIMITS)
-    light_on_dark = prepare_digit(encode(bar(ink=230, paper=20)), **LIMITS)
+    dark_on_light = digit_from_upload(encode(bar(ink=20, paper=230)), **LIMITS)
+    light_on_dark = digit_from_upload(encode(bar(ink=230, paper=20)), **LIMITS)
     np.testing.assert_allclose(dark_on_light, light_on_dark, atol=0.05)
 
 
 def test_transparent_canvas_export():
     rgba = np.zeros((200, 120, 4), dtype=np.uint8)
     rgba[20:-20, 52:68] = (0, 0, 0, 255)
-    digit = prepare_digit(encode(rgba), **LIMITS)
+    digit = digit_from_upload(encode(rgba), **LIMITS)
     assert digit.max() == pytest.approx(1.0) and (digit > 0.5).sum() > 10
 
 
@@ -47,12 +49,12 @@ def test_sixteen_bit_greyscale():
     pixels = bar().astype(np.uint16) * 257
     image = Image.fromarray(pixels)
     assert image.mode.startswith("I")
-    assert prepare_digit(encode(image), **LIMITS).max() == pytest.approx(1.0)
+    assert digit_from_upload(encode(image), **LIMITS).max() == pytest.approx(1.0)
 
 
 def test_blank_page_has_no_digit():
     with pytest.raises(NoDigitFound):
-        normalise_digit(np.full((100, 100), 0.8, dtype=np.float32))
+        digit_from_grey(np.full((100, 100), 0.8, dtype=np.float32))
 
 
 def test_declared_size_is_checked_before_decoding():
@@ -98,7 +100,7 @@ def blank_photo(height, width, seed, noise=6.0):
         "transparent-canvas", "16-bit-grey"])
 def test_a_blank_page_is_refused_not_guessed(data):
     with pytest.raises(NoDigitFound, match="no digit found"):
-        prepare_digit(data, **LIMITS)
+        digit_from_upload(data, **LIMITS)
 
 
 def test_a_faint_stroke_on_the_same_paper_is_found():
@@ -106,7 +108,7 @@ def test_a_faint_stroke_on_the_same_paper_is_found():
     rng = np.random.default_rng(4)
     paper = np.full((300, 240), 160.0) + rng.normal(0, 4, (300, 240))
     paper[60:240, 110:122] -= 0.15 * 255
-    digit = prepare_digit(encode(np.clip(paper, 0, 255).astype(np.uint8), "JPEG"), **LIMITS)
+    digit = digit_from_upload(encode(np.clip(paper, 0, 255).astype(np.uint8), "JPEG"), **LIMITS)
     assert digit.max() == pytest.approx(1.0) and (digit > 0.5).sum() > 10
 
 
@@ -130,7 +132,7 @@ def test_a_large_image_is_located_coarsely_but_cut_at_full_resolution():
     page = np.full((1000, 1000), 245, dtype=np.uint8)
     page[700:760, 150:154] = 20  # a thin vertical stroke, 4 pixels wide
     page[700:704, 140:170] = 20  # with a short bar on top
-    digit = prepare_digit(encode(page), **LIMITS)
+    digit = digit_from_upload(encode(page), **LIMITS)
     rows, cols = np.nonzero(digit > 0.3)
     assert np.ptp(rows) + 1 >= 19  # the 60-pixel stroke fills the 20-pixel box
     centre_y, centre_x = (np.indices(digit.shape) * digit).sum(axis=(1, 2)) / digit.sum()
@@ -140,10 +142,10 @@ def test_a_large_image_is_located_coarsely_but_cut_at_full_resolution():
 def test_grey_with_alpha_is_composited_like_rgba():
     la = np.zeros((200, 120, 2), dtype=np.uint8)
     la[20:-20, 52:68] = (0, 255)  # black, opaque strokes; the rest transparent
-    from_la = prepare_digit(encode(Image.fromarray(la, "LA")), **LIMITS)
+    from_la = digit_from_upload(encode(Image.fromarray(la, "LA")), **LIMITS)
     rgba = np.zeros((200, 120, 4), dtype=np.uint8)
     rgba[20:-20, 52:68] = (0, 0, 0, 255)
-    np.testing.assert_allclose(from_la, prepare_digit(encode(rgba), **LIMITS), atol=1e-6)
+    np.testing.assert_allclose(from_la, digit_from_upload(encode(rgba), **LIMITS), atol=1e-6)
 
 
 def test_a_colour_jpeg_is_decoded_small_and_as_luma_only():
@@ -151,7 +153,7 @@ def test_a_colour_jpeg_is_decoded_small_and_as_luma_only():
     photo[80:320, 190:210] = (20, 20, 60)
     image = open_image(encode(photo, "JPEG"), **LIMITS)
     assert image.mode == "L" and image.size == (200, 200)
-    assert prepare_digit(encode(photo, "JPEG"), **LIMITS).max() == pytest.approx(1.0)
+    assert digit_from_upload(encode(photo, "JPEG"), **LIMITS).max() == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("mode,fmt", [("1", "BMP"), ("1", "TIFF"), ("I", "TIFF"), ("F", "TIFF"),
@@ -165,16 +167,16 @@ def test_every_mode_and_format_gives_the_same_digit(mode, fmt):
     else:
         image = Image.fromarray(pixels).convert(mode)
     assert image.mode == mode
-    expected = prepare_digit(encode(pixels), **LIMITS)
-    np.testing.assert_allclose(prepare_digit(encode(image, fmt), **LIMITS), expected, atol=0.1)
+    expected = digit_from_upload(encode(pixels), **LIMITS)
+    np.testing.assert_allclose(digit_from_upload(encode(image, fmt), **LIMITS), expected, atol=0.1)
 
 
 def test_a_float_tiff_with_nan_and_infinite_pixels_still_gives_the_digit():
     """TIFF holds float pixels; NaN and infinities are no ink (they once crashed Otsu)."""
     pixels = bar(ink=255, paper=0).astype(np.float32)
     pixels[0, :3] = [np.nan, np.inf, -np.inf]
-    expected = prepare_digit(encode(bar(ink=255, paper=0)), **LIMITS)
-    np.testing.assert_allclose(prepare_digit(encode(Image.fromarray(pixels), "TIFF"), **LIMITS),
+    expected = digit_from_upload(encode(bar(ink=255, paper=0)), **LIMITS)
+    np.testing.assert_allclose(digit_from_upload(encode(Image.fromarray(pixels), "TIFF"), **LIMITS),
                                expected, atol=0.1)
 
 
@@ -187,11 +189,11 @@ def test_images_of_one_size_are_located_together_yet_each_gets_its_own_digit():
                 for digit in digits[4:]]
     uploads += [encode(np.full((28, 28), 200, np.uint8)), b"not an image",
                 encode(bar(60, 40)), encode(bar(60, 40, ink=200, paper=40))]
-    together = prepare_digits(uploads, **LIMITS)
+    together = digits_from_uploads(uploads, **LIMITS)
     assert len(together) == len(uploads)
     for data, outcome in zip(uploads, together):
         try:
-            alone = prepare_digit(data, **LIMITS)
+            alone = digit_from_upload(data, **LIMITS)
         except ImageError as error:
             assert type(outcome) is type(error)
             continue

@@ -13,7 +13,8 @@ from PIL import Image
 from schemathesis.checks import not_a_server_error
 
 from app import create_app
-from core.digit import MNIST_SIDE, ImageError
+from core.errors import ImageError
+from core.normalise import MNIST_SIDE
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import config
-from core.digit import InvalidImage, NoDigitFound
+from core.errors import InvalidImage, NoDigitFound
 from core.model import ModelLoadError, ModelWrapper, load_inference
 from tests.helpers import MODEL_PATH, encode, sample
 

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 import config
-from core.digit import normalise_digit, open_image, prepare_digit
+from core.decode import open_image
+from core.pipeline import digit_from_grey, digit_from_upload
 from tests.helpers import ROOT
 from training.user_style import EXIF_ORIENTATION, KINDS, STORED_AS, generate
 
@@ -72,7 +73,7 @@ def test_exif_rotation_is_undone_before_reading():
     upright = open_image(data, **LIMITS)
     if stored.getexif()[EXIF_ORIENTATION] in (6, 8):
         assert upright.size == stored.size[::-1]
-    digit = prepare_digit(data, **LIMITS)
+    digit = digit_from_upload(data, **LIMITS)
     # A 7's ink mass sits high: upright, the top half holds more of it than the bottom half.
     assert digit[:14].sum() > digit[14:].sum()
 
@@ -85,7 +86,7 @@ def test_multi_frame_files_are_read_from_their_first_frame(wrapper):
 
 def test_pencil_on_grey_is_not_mistaken_for_a_blank_page():
     for data in generate("pencil_on_grey", DIGITS, seed=3):
-        assert prepare_digit(data, **LIMITS).max() == pytest.approx(1.0)
+        assert digit_from_upload(data, **LIMITS).max() == pytest.approx(1.0)
 
 
 def correlation(a, b):
@@ -96,8 +97,8 @@ def correlation(a, b):
 def test_a_small_off_centre_digit_comes_out_like_the_digit_alone():
     """Found on a coarse copy of the page, cut from the full-size image with its detail."""
     for data, digit in zip(generate("small_off_centre", DIGITS, seed=6), DIGITS):
-        alone = normalise_digit(digit / np.float32(255))
-        assert correlation(prepare_digit(data, **LIMITS), alone) > 0.75
+        alone = digit_from_grey(digit / np.float32(255))
+        assert correlation(digit_from_upload(data, **LIMITS), alone) > 0.75
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])

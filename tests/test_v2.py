@@ -9,7 +9,7 @@ import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
 import config
-from core.digit import prepare_digit
+from core.pipeline import digit_from_upload
 from tests.helpers import ROOT, samples
 
 SAMPLES = sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in (".png", ".jpg"))
@@ -32,7 +32,7 @@ def infer(client, batch, binary=True, outputs=None):
 
 def prepared_samples(paths=SAMPLES):
     """Committed sample images made MNIST-like by the service's own pre-processing."""
-    digits = [prepare_digit(path.read_bytes(), **config.image_limits()) for path in paths]
+    digits = [digit_from_upload(path.read_bytes(), **config.image_limits()) for path in paths]
     return np.stack(digits), np.array([int(path.name[0]) for path in paths])
 
 

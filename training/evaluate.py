@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 import config
-from core.digit import ImageError
+from core.errors import ImageError
 from core.model import ModelWrapper
 from training.mnist import load_split
 from training.user_style import KINDS, describe, generate, save

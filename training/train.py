@@ -2,7 +2,7 @@
 
     python -m training.train ../shared/mnist --out models/mnist_cnn.h5
 
-Every training image goes through the same `normalise_digit` the server applies to uploads, so
+Every training image goes through the same `digit_from_grey` the server applies to uploads, so
 training and serving see digits made the same way. A second, distorted copy of each image
 (thick and thin strokes, slant, squash) is normalised too; each epoch draws from both. The last
 5,000 training images (after a seeded shuffle) are held out for validation; the test set is only
@@ -20,7 +20,8 @@ import time
 import numpy as np
 from PIL import Image, ImageFilter
 
-from core.digit import NoDigitFound, normalise_digit
+from core.errors import NoDigitFound
+from core.pipeline import digit_from_grey
 from training.mnist import load_split
 
 log = logging.getLogger("training")
@@ -56,9 +57,9 @@ def normalise_all(images, rng=None):
     for i, image in enumerate(images):
         clean = image / np.float32(255.0)
         try:
-            out[i] = normalise_digit(distort(image, rng) if rng is not None else clean)
+            out[i] = digit_from_grey(distort(image, rng) if rng is not None else clean)
         except NoDigitFound:  # a distortion that thinned the digit away: keep the original
-            out[i] = normalise_digit(clean)
+            out[i] = digit_from_grey(clean)
     return out
 
 

@@ -1,0 +1,25 @@
+"""The errors the core raises. An image error carries the HTTP status the API answers with and
+a message that tells the client what to fix."""
+
+
+class ImageError(ValueError):
+    """An upload that cannot become a digit; the message tells the client what to fix."""
+
+    status = 400
+
+
+class InvalidImage(ImageError):
+    """Not an image, or a corrupt or truncated one."""
+
+
+class ImageTooLarge(ImageError):
+    """Declares more pixels than the service accepts (refused from the header)."""
+
+    status = 413
+
+
+class NoDigitFound(ImageError):
+    """A blank page: nothing stands out from the background."""
+
+    status = 422
+
