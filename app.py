@@ -11,7 +11,9 @@ from api import RequestIdFilter, create_api
 from api.health import mark_ready
 from api.namespace import EXTENSION_KEY
 from api.webapp import webapp
-from core.model import WORKER_BOOT_ERROR, ModelLoadError, ModelWrapper
+from core.errors import ModelLoadError
+from core.model import ModelWrapper
+from core.runtime import WORKER_BOOT_ERROR
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s req=%(request_id)s: %(message)s"
 
@@ -50,7 +52,7 @@ def create_app(overrides=None, model=None):
     app.extensions[EXTENSION_KEY] = model or _load_model(settings)
     create_api(app)
     app.register_blueprint(webapp)
-    mark_ready(app)  # the model above is loaded (load_inference also runs it once to warm it)
+    mark_ready(app)  # the model above is loaded and warmed by its runtime
     return app
 
 

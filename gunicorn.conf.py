@@ -5,8 +5,8 @@ import config as _config
 
 _settings = _config.from_env()
 bind = f"{_settings['HOST']}:{_settings['PORT']}"
-# One sync worker per usable core (at least 2) measured fastest (README, Performance); each holds
-# its own LiteRT model (~90 MB). Under a container CPU limit, set WORKERS to the limit.
+# One sync worker per usable core (at least 2), the fastest layout (docs/performance.md); each
+# holds its own LiteRT model. Under a container CPU limit, set WORKERS to the limit.
 workers = int(os.environ.get("WORKERS", max(2, len(os.sched_getaffinity(0)))))
 threads = int(os.environ.get("THREADS", "1"))
 worker_class = "sync" if threads == 1 else "gthread"
@@ -29,7 +29,8 @@ def on_starting(server):
     one; then a missing or damaged model stops gunicorn with one log line (workers that still
     fail to load it exit with code 3, which also halts gunicorn)."""
     _prepare_metrics_dir()
-    from core.model import WORKER_BOOT_ERROR, ModelLoadError, check_model_file
+    from core.errors import ModelLoadError
+    from core.runtime import WORKER_BOOT_ERROR, check_model_file
     try:
         check_model_file(_settings["MODEL_PATH"])
     except ModelLoadError as error:
@@ -39,7 +40,7 @@ def on_starting(server):
 
 
 def _prepare_metrics_dir():
-    """Before anything imports prometheus_client (core.model does): it chooses file-backed
+    """Before anything imports prometheus_client (core.metrics does): it chooses file-backed
     values, which every worker writes and a scrape adds up, only if this is already set."""
     global _own_metrics_dir
     import glob

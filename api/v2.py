@@ -9,6 +9,7 @@ tritonclient sends by default) are accepted and answered. Errors are `{"error": 
 4xx/5xx status, as the protocol says (api/__init__.py picks that shape for every /v2 path).
 """
 import json
+import math
 
 import numpy as np
 from flask import Response, current_app, request
@@ -22,19 +23,9 @@ from api.namespace import current_model
 MODEL_NAME = "mnist"
 MODEL_VERSION = "1"
 INPUT_NAME = "images"
-DIGIT_SHAPE = [28, 28]
-PIXELS = DIGIT_SHAPE[0] * DIGIT_SHAPE[1]
-OUTPUTS = {"probabilities": ("FP32", [-1, 10]), "digit": ("INT64", [-1])}
+OUTPUTS = {"probabilities": "FP32", "digit": "INT64"}  # name: datatype
 BINARY_HEADER = "Inference-Header-Content-Length"
 EXTENSIONS = ["binary_tensor_data"]
-
-MODEL_METADATA = {
-    "name": MODEL_NAME,
-    "versions": [MODEL_VERSION],
-    "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, *DIGIT_SHAPE]}],
-    "outputs": [{"name": name, "datatype": datatype, "shape": shape}
-                for name, (datatype, shape) in OUTPUTS.items()],
-}
 
 v2_ns = Namespace("v2", description="Open Inference Protocol (KServe V2) for the model 'mnist': "
                                     "send prepared 28x28 FP32 tensors, get probabilities",
@@ -71,6 +62,18 @@ infer_response_schema = v2_ns.model("InferenceResponse", {
     "model_name": fields.String(required=True), "model_version": fields.String,
     "id": fields.String, "outputs": fields.List(fields.Nested(output_tensor_schema))})
 protocol_error_schema = v2_ns.model("ProtocolError", {"error": fields.String(required=True)})
+
+
+def _model_metadata(model):
+    """The model's input and output tensors, their shapes as its runtime states them."""
+    return {
+        "name": MODEL_NAME,
+        "versions": [MODEL_VERSION],
+        "platform": model.runtime.platform,
+        "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, *model.digit_shape]}],
+        "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, model.classes]},
+                    {"name": "digit", "datatype": "INT64", "shape": [-1]}],
+    }
 
 
 def _check_model(model_name, model_version=None):
@@ -121,7 +124,7 @@ def _parse_document(header):
     return document
 
 
-def _input_shape(tensor, limit):
+def _input_shape(tensor, limit, digit_shape):
     """The tensor's declared batch size, after checking name, datatype and shape."""
     name = tensor.get("name")
     if name != INPUT_NAME:
@@ -130,9 +133,12 @@ def _input_shape(tensor, limit):
         raise BadRequest(f"input '{INPUT_NAME}' must have datatype FP32; got "
                          f"{tensor.get('datatype')!r}")
     shape = tensor.get("shape")
+    sides = list(digit_shape)
     if not (isinstance(shape, list) and all(type(side) is int for side in shape)
-            and shape[1:3] == DIGIT_SHAPE and shape[3:] in ([], [1]) and shape[0] >= 1):
-        raise BadRequest(f"input '{INPUT_NAME}' must have shape [n, 28, 28] or [n, 28, 28, 1] "
+            and shape[1:1 + len(sides)] == sides and shape[1 + len(sides):] in ([], [1])
+            and shape[0] >= 1):
+        sides = ", ".join(map(str, sides))
+        raise BadRequest(f"input '{INPUT_NAME}' must have shape [n, {sides}] or [n, {sides}, 1] "
                          f"with n >= 1; got {shape!r}")
     if shape[0] > limit:
         raise BadRequest(f"{shape[0]} digits sent in one request; at most {limit} fit "
@@ -140,9 +146,8 @@ def _input_shape(tensor, limit):
     return shape[0]
 
 
-def _input_pixels(tensor, binary, count):
-    """The tensor's values as a flat float32 array of count * 784 pixels (JSON or binary)."""
-    size = count * PIXELS
+def _input_pixels(tensor, binary, size):
+    """The tensor's values as a flat float32 array of `size` pixels (JSON or binary)."""
     binary_size = _mapping(tensor.get("parameters"), "the input's parameters").get(
         "binary_data_size")
     if binary_size is not None:
@@ -170,18 +175,18 @@ def _input_pixels(tensor, binary, count):
     return values.astype(np.float32).ravel()
 
 
-def _digits(document, binary, limit):
-    """The request's input as a [n, 28, 28] float32 batch of pixels in [0, 1]."""
+def _digits(document, binary, limit, digit_shape):
+    """The request's input as an [n, *digit_shape] float32 batch of pixels in [0, 1]."""
     inputs = document.get("inputs")
     if not (isinstance(inputs, list) and len(inputs) == 1 and isinstance(inputs[0], dict)):
         raise BadRequest(f"'inputs' must list exactly one tensor, '{INPUT_NAME}'")
-    count = _input_shape(inputs[0], limit)
-    pixels = _input_pixels(inputs[0], binary, count)
+    count = _input_shape(inputs[0], limit, digit_shape)
+    pixels = _input_pixels(inputs[0], binary, count * math.prod(digit_shape))
     outside = np.count_nonzero(~((pixels >= 0) & (pixels <= 1)))
     if outside:
         raise BadRequest(f"input '{INPUT_NAME}' must hold pixel values in [0, 1], white digit "
                          f"on black as in MNIST; {outside} values are outside (or NaN)")
-    return pixels.reshape(count, *DIGIT_SHAPE)
+    return pixels.reshape(count, *digit_shape)
 
 
 def _requested_outputs(document):
@@ -221,7 +226,7 @@ def _infer_response(document, requested, tensors):
     blobs = []
     for name, as_binary in requested:
         array = tensors[name]
-        entry = {"name": name, "datatype": OUTPUTS[name][0], "shape": list(array.shape)}
+        entry = {"name": name, "datatype": OUTPUTS[name], "shape": list(array.shape)}
         if as_binary:
             blobs.append(array.astype(array.dtype.newbyteorder("<")).tobytes())
             entry["parameters"] = {"binary_data_size": len(blobs[-1])}
@@ -256,7 +261,7 @@ class V2ModelMetadata(Resource):
     def get(self, model_name, model_version=None):
         """Model metadata: the input and output tensors' names, datatypes and shapes."""
         _check_model(model_name, model_version)
-        return {**MODEL_METADATA, "platform": current_model().platform}
+        return _model_metadata(current_model())
 
 
 @v2_ns.route("/models/<string:model_name>/versions/<string:model_version>")
@@ -303,9 +308,11 @@ class Infer(Resource):
             raise ServiceUnavailable(f"model '{MODEL_NAME}' is not ready yet")
         header, binary = _split_body()
         document = _parse_document(header)
-        digits = _digits(document, binary, current_app.config["MAX_TENSOR_BATCH"])
+        model = current_model()
+        digits = _digits(document, binary, current_app.config["MAX_TENSOR_BATCH"],
+                         model.digit_shape)
         requested = _requested_outputs(document)
-        probabilities = current_model().predict_tensor(digits)
+        probabilities = model.predict_tensor(digits)
         tensors = {"probabilities": probabilities.astype(np.float32),
                    "digit": np.argmax(probabilities, axis=1).astype(np.int64)}
         return _infer_response(document, requested, tensors)

@@ -19,6 +19,7 @@ from api.namespace import EXTENSION_KEY
 from app import create_app
 from bench.serving import BATCH, BOUNDARY, SAMPLES, request_bodies
 from core.model import ModelWrapper
+from core.runtime import FunctionRuntime
 
 
 def _environ(path, body):
@@ -57,7 +58,8 @@ def main(argv=None):
     logging.disable(logging.INFO)
     app = create_app()
     model = app.extensions[EXTENSION_KEY]
-    hollow = ModelWrapper(None, 1, 1, inference=lambda batch: np.full((len(batch), 10), 0.1))
+    hollow = ModelWrapper(None, 1, 1,
+                          runtime=FunctionRuntime(lambda batch: np.full((len(batch), 10), 0.1)))
     hollow._pre_process = lambda uploads: [np.zeros((28, 28), np.float32)] * len(uploads)
     no_model = create_app(model=hollow)
     single, batch = request_bodies()

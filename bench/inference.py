@@ -30,8 +30,8 @@ def _rss_mb():
 def _runner(runtime, h5_path):
     """Import and load `runtime`; return `f(batch) -> probabilities`."""
     if runtime == "LiteRT (served)":
-        from core.litert import LiteRTInference
-        return LiteRTInference(pathlib.Path(h5_path).with_suffix(".tflite"))
+        from core.litert import LiteRTRuntime
+        return LiteRTRuntime(pathlib.Path(h5_path).with_suffix(".tflite"))
     import keras
     import tensorflow as tf
     model = keras.models.load_model(h5_path, compile=False)

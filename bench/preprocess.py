@@ -109,10 +109,10 @@ def time_inference(model, repeat):
     if not pathlib.Path(model).is_file():
         print(f"model inference: skipped, {model} is absent (run `make install`)")
         return
-    from core.model import load_inference
-    inference = load_inference(model)
-    one = np.zeros((1, 28, 28, 1), dtype=np.float32)
-    batch = np.zeros((64, 28, 28, 1), dtype=np.float32)
+    from core.runtime import load_runtime
+    inference = load_runtime(model)
+    one = np.zeros((1, *inference.input_shape), dtype=np.float32)
+    batch = np.zeros((64, *inference.input_shape), dtype=np.float32)
     print(f"model inference, {pathlib.Path(model).name} ({repeat} runs each)")
     report("one digit, one call", *timed(lambda: inference(one), repeat))
     median, best, cpu = timed(lambda: inference(batch), max(repeat // 4, 10))

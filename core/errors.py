@@ -23,3 +23,13 @@ class NoDigitFound(ImageError):
 
     status = 422
 
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing, truncated or not the network this service expects."""
+
+
+def one_line(error):
+    """An error as one log line: its type and the first line of its message (Keras and h5py
+    messages can run to pages)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"

@@ -18,26 +18,28 @@ TOLERANCE = 1e-4  # largest allowed difference of any probability
 
 
 def convert(source):
-    """The .tflite bytes of the Keras model at `source`, and the Keras model itself."""
+    """The .tflite bytes of the Keras model at `source`, and that model in its Keras runtime."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep the build log readable
-    import keras
     import tensorflow as tf
-    model = keras.models.load_model(source, compile=False)
-    return tf.lite.TFLiteConverter.from_keras_model(model).convert(), model
+
+    from core.keras_runtime import KerasRuntime
+    runtime = KerasRuntime(source)
+    return tf.lite.TFLiteConverter.from_keras_model(runtime.model).convert(), runtime
 
 
-def probes(count=64, seed=0):
-    """Inputs spanning what the service feeds the model: blank, dense noise and sparse strokes."""
+def probes(shape, count=64, seed=0):
+    """Inputs of one digit's `shape` spanning what the service feeds the model: blank, dense
+    noise and sparse strokes."""
     rng = np.random.default_rng(seed)
-    noise = rng.random((count, 28, 28, 1), dtype=np.float32)
+    noise = rng.random((count, *shape), dtype=np.float32)
     strokes = np.where(noise > 0.85, noise, 0).astype(np.float32)
-    return np.concatenate([np.zeros((1, 28, 28, 1), np.float32), noise, strokes])
+    return np.concatenate([np.zeros((1, *shape), np.float32), noise, strokes])
 
 
-def largest_difference(model, tflite_path, inputs):
-    from core.litert import LiteRTInference
-    expected = model.predict_on_batch(inputs)
-    return float(np.abs(LiteRTInference(tflite_path)(inputs) - expected).max())
+def largest_difference(runtime, tflite_path, inputs):
+    """The largest difference of any probability between `runtime` and the .tflite file."""
+    from core.litert import LiteRTRuntime
+    return float(np.abs(LiteRTRuntime(tflite_path)(inputs) - runtime(inputs)).max())
 
 
 def main(argv=None):
@@ -46,10 +48,10 @@ def main(argv=None):
     parser.add_argument("target", type=pathlib.Path, help="where to write the .tflite model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    data, model = convert(args.source)
+    data, runtime = convert(args.source)
     partial = args.target.with_name(args.target.name + ".part")
     partial.write_bytes(data)
-    difference = largest_difference(model, partial, probes())
+    difference = largest_difference(runtime, partial, probes(runtime.input_shape))
     if difference > TOLERANCE:
         partial.unlink()
         log.error("%s differs from %s by %.2e (limit %.0e); not written",

@@ -6,6 +6,7 @@ tests/ is not shipped in the container image and nothing in the service imports 
 import app
 import config
 from core.model import ModelWrapper
+from core.runtime import FunctionRuntime
 
 SECRET = "secret-internal-detail-7f3a"
 
@@ -16,5 +17,5 @@ def _failing_inference(batch):
 
 def create_app_with_failing_model():
     wrapper = ModelWrapper("unused.h5", **config.image_limits(),
-                           inference=_failing_inference)
+                           runtime=FunctionRuntime(_failing_inference))
     return app.create_app(model=wrapper)

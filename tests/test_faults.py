@@ -17,7 +17,8 @@ import pytest
 import requests
 
 import app
-from core.model import ModelLoadError, load_inference
+from core.errors import ModelLoadError
+from core.runtime import load_runtime
 from tests.fault_app import SECRET
 from tests.helpers import (MODEL_PATH, ROOT, Server, children, encode, free_port,
                            gunicorn_command)
@@ -74,7 +75,7 @@ def other_network(tmp_path_factory):
 
 def test_a_model_that_is_not_this_network_is_refused(other_network, tmp_path, caplog):
     with pytest.raises(ModelLoadError, match="expected"):
-        load_inference(other_network)
+        load_runtime(other_network)
     garbage = tmp_path / "garbage.h5"
     garbage.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(4096))
     with pytest.raises(SystemExit) as exited:
@@ -118,7 +119,7 @@ def test_make_refuses_a_model_whose_checksum_does_not_match(tmp_path):
 
 def model_loaded_by(server, pid):
     """A worker is booted once it has logged its model load (the log stamps each process id)."""
-    return any(f"[{pid}] core.model" in line and " loaded" in line
+    return any(f"[{pid}] core.runtime" in line and " loaded" in line
                for line in server.output().splitlines())
 
 

@@ -267,7 +267,7 @@ def test_a_batch_stops_at_its_pixel_budget_and_only_later_files_fail(wrapper):
     past WORKER_TIMEOUT; the files past the budget fail alone, before they are decoded."""
     def client_with_budget(pixels):
         budgeted = ModelWrapper(MODEL_PATH, **config.image_limits(),
-                                inference=wrapper._inference, max_batch_pixels=pixels)
+                                runtime=wrapper.runtime, max_batch_pixels=pixels)
         return create_app({}, model=budgeted).test_client()
 
     client = client_with_budget(2 * 96 * 96 + 100 * 100)

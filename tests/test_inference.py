@@ -4,8 +4,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from core.litert import BUCKETS, LiteRTInference
-from core.model import ModelLoadError, load_inference
+from core.errors import ModelLoadError
+from core.litert import BUCKETS, LiteRTRuntime
+from core.runtime import load_runtime
 from scripts import convert_model
 from tests.helpers import MODEL_PATH, ROOT, SHARED, children
 from training.mnist import load_split
@@ -17,7 +18,7 @@ TOLERANCE = 1e-4
 @pytest.fixture(scope="module")
 def lite():
     assert LITE_PATH.is_file(), f"{LITE_PATH} missing: run `make install` (make test does)"
-    return load_inference(LITE_PATH)
+    return load_runtime(LITE_PATH)
 
 
 def real_digits(wrapper):
@@ -32,7 +33,7 @@ def real_digits(wrapper):
 
 
 def keras_probabilities(wrapper, batch):
-    return np.concatenate([wrapper._inference(batch[i:i + 1000])
+    return np.concatenate([wrapper.runtime(batch[i:i + 1000])
                            for i in range(0, len(batch), 1000)])
 
 
@@ -48,8 +49,8 @@ def test_the_served_litert_model_gives_the_keras_models_predictions(wrapper, lit
 def test_the_build_step_converts_the_h5_into_an_equal_model(wrapper, tmp_path):
     target = tmp_path / "converted.tflite"
     assert convert_model.main([str(MODEL_PATH), str(target)]) == 0
-    probes = convert_model.probes(count=16, seed=7)
-    difference = np.abs(LiteRTInference(target)(probes) - keras_probabilities(wrapper, probes))
+    probes = convert_model.probes(wrapper.runtime.input_shape, count=16, seed=7)
+    difference = np.abs(LiteRTRuntime(target)(probes) - keras_probabilities(wrapper, probes))
     assert difference.max() <= TOLERANCE
     assert not list(tmp_path.glob("*.part"))
 
@@ -64,7 +65,7 @@ def test_every_batch_bucket_is_allocated_and_warmed_at_load(lite):
 
 def test_any_batch_size_reuses_the_buckets_with_one_call_each(lite, monkeypatch):
     interpreters = {size: entry[0] for size, entry in lite.buckets.items()}
-    digits = convert_model.probes(count=70, seed=3)[:141]
+    digits = convert_model.probes(lite.input_shape, count=70, seed=3)[:141]
     one_by_one = np.concatenate([lite(digits[i:i + 1]) for i in range(len(digits))])
     calls = []
     invoke = lite._invoke
@@ -79,15 +80,15 @@ def test_any_batch_size_reuses_the_buckets_with_one_call_each(lite, monkeypatch)
 
 def test_the_keras_path_traces_its_function_once(wrapper):
     for count in (1, 3, 17, 64):
-        wrapper._inference(np.zeros((count, 28, 28, 1), dtype=np.float32))
-    assert wrapper._inference.tracing_count() == 1
+        wrapper.runtime(np.zeros((count, 28, 28, 1), dtype=np.float32))
+    assert wrapper.runtime.tracing_count() == 1
 
 
 def test_a_damaged_litert_file_is_refused(tmp_path):
     truncated = tmp_path / "truncated.tflite"
     truncated.write_bytes(LITE_PATH.read_bytes()[:20000])
     with pytest.raises(ModelLoadError, match="cannot be loaded"):
-        load_inference(truncated)
+        load_runtime(truncated)
 
 
 def test_served_workers_run_without_tensorflow(server):
@@ -95,5 +96,5 @@ def test_served_workers_run_without_tensorflow(server):
     assert workers
     for pid in workers:
         maps = pathlib.Path(f"/proc/{pid}/maps").read_text()
-        assert "/tensorflow/" not in maps  # `import tensorflow` costs ~3.5 s and ~500 MB
+        assert "/tensorflow/" not in maps  # TensorFlow is slow to import and large in memory
         assert "/ai_edge_litert/" in maps

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 import config
-from core.errors import InvalidImage, NoDigitFound
-from core.model import ModelLoadError, ModelWrapper, load_inference
+from core.errors import InvalidImage, ModelLoadError, NoDigitFound
+from core.model import ModelWrapper
+from core.runtime import FunctionRuntime, load_runtime
 from tests.helpers import MODEL_PATH, encode, sample
 
 
@@ -59,20 +60,23 @@ def test_predict_keeps_order_and_reports_bad_files_in_place(wrapper):
 
 def test_predict_stage_runs_a_whole_batch_in_one_call(wrapper):
     calls = []
-    counted = ModelWrapper(MODEL_PATH, **config.image_limits(),
-                           inference=lambda batch: calls.append(len(batch)) or
-                           wrapper._predict(batch[..., 0]))
+
+    def counting(batch):
+        calls.append(len(batch))
+        return wrapper.runtime(batch)
+
+    counted = ModelWrapper(MODEL_PATH, **config.image_limits(), runtime=FunctionRuntime(counting))
     counted.predict([sample(f"{d}_photo.jpg") for d in range(10)])
     assert calls == [10]
 
 
 def test_a_missing_model_file_is_refused(tmp_path):
     with pytest.raises(ModelLoadError, match="not found"):
-        load_inference(tmp_path / "absent.h5")
+        load_runtime(tmp_path / "absent.h5")
 
 
 def test_a_truncated_model_file_is_refused(tmp_path):
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(MODEL_PATH.read_bytes()[:20000])
     with pytest.raises(ModelLoadError, match="cannot be loaded"):
-        load_inference(truncated)
+        load_runtime(truncated)
