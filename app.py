@@ -5,17 +5,28 @@ Production serving goes through gunicorn: `gunicorn -c gunicorn.conf.py 'app:cre
 import logging
 
 from flask import Flask
+from flask_restx import Api
 
 import config
-from api import RequestIdFilter, create_api
-from api.health import mark_ready
-from api.namespace import EXTENSION_KEY
+from api.errors import register_error_handlers
+from api.headers import register_headers
+from api.health import health_ns, mark_ready
+from api.metrics import instrument, metrics_ns
+from api.model import model_ns
+from api.request_ids import RequestIdFilter, register_request_ids
+from api.served_model import attach_model
+from api.v2 import v2_ns
 from api.webapp import webapp
+from api.wsgi_input import guard_input
 from core.errors import ModelLoadError
 from core.model import ModelWrapper
 from core.runtime import WORKER_BOOT_ERROR
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s req=%(request_id)s: %(message)s"
+
+# Everything the service answers, registered here and only here.
+NAMESPACES = (model_ns, health_ns, v2_ns, metrics_ns)
+BLUEPRINTS = (webapp,)
 
 
 def configure_logging(level):
@@ -49,9 +60,18 @@ def create_app(overrides=None, model=None):
     app = Flask(__name__)
     app.config.from_mapping(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"]
-    app.extensions[EXTENSION_KEY] = model or _load_model(settings)
-    create_api(app)
-    app.register_blueprint(webapp)
+    attach_model(app, model or _load_model(settings))
+    api = Api(app, title=config.API_TITLE, version=config.API_VERSION,
+              description=config.API_DESCRIPTION, doc="/", catch_all_404s=True)
+    register_error_handlers(app, api)
+    for namespace in NAMESPACES:
+        api.add_namespace(namespace)
+    instrument(app)
+    guard_input(app)
+    register_request_ids(app)
+    register_headers(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     mark_ready(app)  # the model above is loaded and warmed by its runtime
     return app
 

@@ -1,12 +1,11 @@
 """The files of a multipart/form-data request, split straight out of the body where it is plain.
 
-Werkzeug's streaming form parser costs about 0.12 ms for one small file and 0.06 ms for each
-further one: a tenth of a single-digit prediction, and half of what a 32-file batch costs beyond
-its digits. The body is capped at MAX_UPLOAD_BYTES, so it can be read whole and cut at its
-boundary with bytes methods that run in C, for a tenth of that. Only bodies written the way
-curl, browsers, requests and Werkzeug's own client write them take this path (CRLF line breaks,
-a closing boundary, `form-data; name="..."; filename="..."` without escapes, no boundary text
-anywhere but at the boundaries); any other body goes to Werkzeug as before.
+The body is capped at MAX_UPLOAD_BYTES, so it can be read whole and cut at its boundaries with
+bytes methods that run in C, much cheaper than Werkzeug's streaming form parser (figures in
+docs/performance.md). Only bodies written the way curl, browsers, requests and Werkzeug's own
+client write them take this path (CRLF line breaks, a closing boundary, `form-data;
+name="..."; filename="..."` without escapes, no boundary text anywhere but at the
+boundaries); any other body goes to Werkzeug.
 tests/test_uploads.py checks that both give the same files.
 """
 import re

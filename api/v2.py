@@ -6,7 +6,7 @@ the [n] INT64 predicted digits. The image pipeline of /model/predict is skipped:
 straight to the model stage (`ModelWrapper.predict_tensor`). Both JSON tensor data and the
 protocol's binary tensor data extension (the `Inference-Header-Content-Length` header, what
 tritonclient sends by default) are accepted and answered. Errors are `{"error": "..."}` with a
-4xx/5xx status, as the protocol says (api/__init__.py picks that shape for every /v2 path).
+4xx/5xx status, as the protocol says (api/errors.py picks that shape for every /v2 path).
 """
 import json
 import math
@@ -18,7 +18,7 @@ from werkzeug.exceptions import BadRequest, NotFound, ServiceUnavailable, Unsupp
 
 import config
 from api.health import model_ready
-from api.namespace import current_model
+from api.served_model import current_model
 
 MODEL_NAME = "mnist"
 MODEL_VERSION = "1"

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from api.namespace import EXTENSION_KEY
+from api.served_model import EXTENSION_KEY
 from app import create_app
 from bench.serving import BATCH, BOUNDARY, SAMPLES, request_bodies
 from core.model import ModelWrapper

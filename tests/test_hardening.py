@@ -325,9 +325,9 @@ def _raw_request(server, head, body_chunks):
 
 
 def test_the_guarded_body_still_reads_and_iterates_as_wsgi_input_must():
-    from api import _GuardedBody
-    assert list(_GuardedBody(io.BytesIO(b"a\nb\n"))) == [b"a\n", b"b\n"]
-    assert _GuardedBody(io.BytesIO(b"a\nb\n")).readlines() == [b"a\n", b"b\n"]
+    from api.wsgi_input import GuardedInput
+    assert list(GuardedInput(io.BytesIO(b"a\nb\n"))) == [b"a\n", b"b\n"]
+    assert GuardedInput(io.BytesIO(b"a\nb\n")).readlines() == [b"a\n", b"b\n"]
 
 
 def test_a_broken_chunked_body_is_a_json_400(server):

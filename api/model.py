@@ -1,14 +1,26 @@
-"""POST /model/predict: one or several image files in, ranked digit probabilities out."""
+"""The `model` namespace that MAX models expose: GET /model/metadata, what this model is, and
+POST /model/predict, one or several image files in, ranked digit probabilities out."""
 from flask import current_app
-from flask_restx import Resource, fields
+from flask_restx import Namespace, Resource, fields
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
-from api.namespace import current_model, model_ns
+from api.served_model import current_model
 from api.uploads import request_files
 
 FIELD = "image"
 MAX_FILENAME = 255
+
+model_ns = Namespace("model", description="Model information and inference", path="/model")
+
+metadata_schema = model_ns.model("ModelMetadata", {
+    "id": fields.String(required=True, description="Model identifier"),
+    "name": fields.String(required=True, description="Model name"),
+    "description": fields.String(required=True, description="What the model does"),
+    "type": fields.String(required=True, description="Kind of model"),
+    "source": fields.String(required=True, description="Where the model comes from"),
+    "license": fields.String(required=True, description="Model licence"),
+})
 
 upload_parser = model_ns.parser()
 upload_parser.add_argument(
@@ -64,6 +76,14 @@ def _entry(name, outcome):
     if isinstance(outcome, Exception):
         return {"filename": name, "status": "error", "message": str(outcome)}
     return {"filename": name, "status": "ok", "predictions": outcome}
+
+
+@model_ns.route("/metadata")
+class ModelMetadata(Resource):
+    @model_ns.marshal_with(metadata_schema)
+    def get(self):
+        """Return the model's metadata."""
+        return current_model().MODEL_META_DATA
 
 
 @model_ns.route("/predict")

@@ -1,10 +1,12 @@
-"""The `model` namespace that MAX models expose (`/model/metadata`, `/model/predict`)."""
+"""The model an app serves: attached once by the factory, read by the resources."""
 from flask import current_app
-from flask_restx import Namespace
 
 EXTENSION_KEY = "max_mnist.model"
 
-model_ns = Namespace("model", description="Model information and inference", path="/model")
+
+def attach_model(app, model):
+    """Make `model` (a ModelWrapper) the one `app` serves."""
+    app.extensions[EXTENSION_KEY] = model
 
 
 def current_model():
