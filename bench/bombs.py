@@ -2,7 +2,7 @@
 
     python bench/bombs.py [--repeat 20]
 
-Builds the same bombs as tests/test_hardening.py (small files declaring 50000x50000 and more,
+Builds the same bombs as tests/test_limits.py (small files declaring 50000x50000 and more,
 and a fully valid 1.6 MB PNG that inflates to 1.6 GB), sends each `--repeat` times through the
 service's WSGI app with the real model loaded, and prints the status, the median and worst
 time per request, and the process's peak RSS before and after: decoding any one of them would
@@ -19,8 +19,8 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
-from tests.test_hardening import (gif_declaring, jpeg_declaring, png_declaring,  # noqa: E402
-                                  png_inflating)
+from harness.images import (gif_declaring, jpeg_declaring, png_declaring,  # noqa: E402
+                            png_inflating)
 
 
 def peak_rss_mib():

@@ -23,8 +23,8 @@ import config
 from core.decode import open_image
 from core.grey import to_grey
 from core.pipeline import digit_from_grey, digit_from_upload, digits_from_uploads
+from harness.images import encode
 from scripts.make_samples import draw_digit, photo
-from tests.helpers import encode
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LIMITS = config.image_limits()

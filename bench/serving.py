@@ -28,9 +28,8 @@ import threading
 import time
 import urllib.request
 
-from bench.procs import tree_cpu, tree_rss
 from client.cli import encode_multipart
-from tests.helpers import free_port, stop_process
+from harness.processes import free_port, stop_process, tree_cpu, tree_rss
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*_mnist_style.png"))
@@ -202,7 +201,7 @@ def round_ratio(top, bottom):
 
 
 def verdicts(runs, servers):
-    """Each target of issue 7 with the number measured in this run: medians over the rounds,
+    """Each serving target with the number measured in this run: medians over the rounds,
     ratios taken within each round."""
     ours, baseline = median_runs(runs["ours"]), runs.get("baseline")
     predict = ours["predict 1", 8]

@@ -23,9 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from PIL import Image
 
-from bench.procs import tree_rss
-from tests.helpers import Server, encode, gunicorn_command
-from tests.test_hardening import png_declaring
+from harness.images import encode, png_declaring
+from harness.processes import Server, gunicorn_command, tree_rss
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RSS_GROWTH_LIMIT = 0.10

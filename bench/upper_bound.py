@@ -3,7 +3,7 @@
 The same gunicorn, upload, decoding, inference and response as `make run`, but each decoded
 image goes to the model as a flat 28x28 field instead of a located, size-normalised digit. Its
 predict/metadata throughput ratio is the most that any normalisation, however fast it were
-written, could reach on this server (issue 7's 50 % target).
+written, could reach on this server.
 
     gunicorn -c gunicorn.conf.py 'bench.upper_bound:create_app()'
 """

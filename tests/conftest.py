@@ -4,7 +4,8 @@ import pytest
 from app import create_app
 import config
 from core.model import ModelWrapper
-from tests.helpers import MODEL_PATH, Server, gunicorn_command, shared_dir
+from harness.processes import Server, gunicorn_command
+from tests.helpers import MODEL_PATH, shared_dir
 from training.mnist import load_split
 
 
@@ -23,6 +24,12 @@ def app(wrapper):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def service(wrapper):
+    """The app as served (TESTING off: errors go through the real handlers)."""
+    return create_app({}, model=wrapper).test_client()
 
 
 @pytest.fixture(scope="session")

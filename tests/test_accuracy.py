@@ -1,7 +1,7 @@
 """The committed model's accuracy on the official MNIST test set, through the serving path."""
 import numpy as np
 
-from tests.helpers import encode
+from harness.images import encode
 
 
 def test_committed_model_reaches_99_5_percent_on_mnist_test(wrapper, mnist_test):

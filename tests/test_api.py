@@ -3,7 +3,7 @@ test client, around the real model."""
 import io
 
 import config
-from tests.helpers import sample
+from tests.builders import sample
 
 
 def upload(*names):

@@ -10,7 +10,8 @@ import numpy as np
 import requests
 
 import config
-from tests.helpers import encode, sample
+from harness.images import encode
+from tests.builders import sample
 
 LIMIT = config.from_env({})["MAX_BATCH_FILES"]  # the server under test runs the default
 

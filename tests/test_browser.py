@@ -13,7 +13,7 @@ import pathlib
 
 import pytest
 
-from tests.helpers import ROOT
+from harness import ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test requirement")
 

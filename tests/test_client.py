@@ -10,7 +10,9 @@ import pytest
 from PIL import Image
 
 from client import cli
-from tests.helpers import ROOT, encode, free_port
+from harness import ROOT
+from harness.images import encode
+from harness.processes import free_port
 
 FORMATS = ["PNG", "JPEG", "BMP", "WEBP", "GIF"]
 

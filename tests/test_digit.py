@@ -11,7 +11,8 @@ from core.decode import open_image
 from core.errors import ImageError, ImageTooLarge, InvalidImage, NoDigitFound
 from core.grey import to_grey
 from core.pipeline import digit_from_grey, digit_from_upload, digits_from_uploads
-from tests.helpers import encode, sample
+from harness.images import encode
+from tests.builders import sample
 
 LIMITS = config.image_limits()
 

@@ -19,10 +19,12 @@ import requests
 import app
 from core.errors import ModelLoadError
 from core.runtime import load_runtime
+from harness import ROOT
+from harness.images import encode
+from harness.processes import Server, children, free_port, gunicorn_command
+from tests.builders import digit_image
 from tests.fault_app import SECRET
-from tests.helpers import (MODEL_PATH, ROOT, Server, children, encode, free_port,
-                           gunicorn_command)
-from tests.test_hardening import digit_image
+from tests.helpers import MODEL_PATH
 
 
 

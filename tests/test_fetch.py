@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from scripts.fetch_model import FetchError, fetch_model
-from tests.helpers import ROOT
+from harness import ROOT
 
 PAYLOAD = b"pretend model weights " * 100
 

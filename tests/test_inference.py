@@ -7,8 +7,10 @@ import pytest
 from core.errors import ModelLoadError
 from core.litert import BUCKETS, LiteRTRuntime
 from core.runtime import load_runtime
+from harness import ROOT
+from harness.processes import children
 from scripts import convert_model
-from tests.helpers import MODEL_PATH, ROOT, SHARED, children
+from tests.helpers import MODEL_PATH, SHARED
 from training.mnist import load_split
 
 LITE_PATH = MODEL_PATH.with_suffix(".tflite")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils as k8s
 
-from tests.helpers import ROOT
+from harness import ROOT
 
 KUBERNETES_VERSIONS = ["1.29.0", "1.37.0"]  # an old still-supported release and the newest
 DEPLOY = ROOT / "deploy"

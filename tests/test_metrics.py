@@ -12,7 +12,9 @@ import requests
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.helpers import ROOT, Server, gunicorn_command, samples
+from harness import ROOT
+from harness.processes import Server, gunicorn_command
+from tests.helpers import metric_values
 
 SAMPLE = ROOT / "samples" / "7_photo.jpg"
 PREDICT = ("POST", "/model/predict", "200")
@@ -32,12 +34,12 @@ def requests_count(parsed, method, endpoint, status):
 
 
 def test_metrics_count_requests_predictions_and_inference(client):
-    before = samples(client.get("/metrics").get_data(as_text=True))
+    before = metric_values(client.get("/metrics").get_data(as_text=True))
     files = {"image": [(io.BytesIO(SAMPLE.read_bytes()), "a.jpg"),
                        (io.BytesIO(SAMPLE.read_bytes()), "b.jpg")]}
     predicted = client.post("/model/predict", data=files).get_json()["results"]
     client.get("/no/such/page")
-    after = samples(client.get("/metrics").get_data(as_text=True))
+    after = metric_values(client.get("/metrics").get_data(as_text=True))
 
     def delta(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
@@ -71,10 +73,10 @@ def test_any_accept_header_and_made_up_methods_keep_metrics_bounded(client):
     assert odd.status_code == 200 and odd.mimetype == "text/plain"  # prometheus_client's bug
     for method in ("FOOBAR", "BREW"):
         assert client.open("/model/metadata", method=method).status_code == 405
-    before = requests_count(samples(client.get("/metrics").get_data(as_text=True)),
+    before = requests_count(metric_values(client.get("/metrics").get_data(as_text=True)),
                             "GET", "/model/predict", "405")
     assert client.get("/model/predict").status_code == 405  # a known route: its own label
-    parsed = samples(client.get("/metrics").get_data(as_text=True))
+    parsed = metric_values(client.get("/metrics").get_data(as_text=True))
     assert requests_count(parsed, "GET", "/model/predict", "405") == before + 1
     methods = {dict(labels)["method"] for (name, labels) in parsed
                if name == "maxmnist_http_requests_total"}
@@ -104,7 +106,7 @@ def post_sample(server):
 
 
 def scrape(server):
-    return samples(requests.get(server.url + "/metrics", timeout=10).text)
+    return metric_values(requests.get(server.url + "/metrics", timeout=10).text)
 
 
 def predictions_by_worker(metrics_dir, scratch):
@@ -116,7 +118,7 @@ def predictions_by_worker(metrics_dir, scratch):
         shutil.copy(metrics_dir / f"counter_{pid}.db", folder)
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=str(folder))
-        counts[pid] = requests_count(samples(generate_latest(registry).decode()), *PREDICT)
+        counts[pid] = requests_count(metric_values(generate_latest(registry).decode()), *PREDICT)
     return counts
 
 

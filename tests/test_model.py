@@ -6,7 +6,9 @@ import config
 from core.errors import InvalidImage, ModelLoadError, NoDigitFound
 from core.model import ModelWrapper
 from core.runtime import FunctionRuntime, load_runtime
-from tests.helpers import MODEL_PATH, encode, sample
+from harness.images import encode
+from tests.builders import sample
+from tests.helpers import MODEL_PATH
 
 
 def test_pre_process_gives_an_mnist_style_digit(wrapper):

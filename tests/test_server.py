@@ -4,7 +4,10 @@ import pytest
 import requests
 
 import config
-from tests.helpers import ROOT, SEED_DIGITS, Server, encode, gunicorn_command, shared_dir
+from harness import ROOT
+from harness.images import encode
+from harness.processes import Server, gunicorn_command
+from tests.helpers import SEED_DIGITS, shared_dir
 
 SAMPLES = sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in (".png", ".jpg"))
 

@@ -14,7 +14,7 @@ from PIL import Image
 import config
 from core.decode import open_image
 from core.pipeline import digit_from_grey, digit_from_upload
-from tests.helpers import ROOT
+from harness import ROOT
 from training.user_style import EXIF_ORIENTATION, KINDS, STORED_AS, generate
 
 LIMITS = config.image_limits()

@@ -10,7 +10,8 @@ from tritonclient.utils import InferenceServerException
 
 import config
 from core.pipeline import digit_from_upload
-from tests.helpers import ROOT, samples
+from harness import ROOT
+from tests.helpers import metric_values
 
 SAMPLES = sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in (".png", ".jpg"))
 INFER = "/v2/models/mnist/infer"
@@ -182,7 +183,7 @@ def test_loose_json_values_are_refused_not_guessed(client):
 
 
 def _inference_calls(client):
-    return samples(client.get("/metrics").get_data(as_text=True))[
+    return metric_values(client.get("/metrics").get_data(as_text=True))[
         ("maxmnist_model_inference_seconds_count", ())]
 
 
