@@ -1,39 +1,54 @@
-# MAX-MNIST: `make run` sets everything up and serves on $(PORT); `make test` runs the suite.
+# MAX-MNIST: `make run` sets up serving and serves on $(PORT); `make test` runs the suite.
+#
+# Two virtualenvs, so each command installs only what it needs and either order works:
+#   .venv-serve  requirements-serve.txt only (LiteRT, Flask, gunicorn): `make install/run/dev`
+#   .venv        the development tools too (TensorFlow, Keras, h5py, the test tools):
+#                `make test/train/evaluate/bench*/lint/soak`
+# Both models (the Keras .h5 and the LiteRT .tflite converted from it when it was trained) are
+# fetched from $(MODEL_BUCKET) into assets/ and checked against md5sums.txt; nothing is converted
+# on the user's machine.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+SERVE_VENV := .venv-serve
+SERVE_BIN := $(SERVE_VENV)/bin
+PIP_FLAGS := --quiet --disable-pip-version-check
 PORT ?= 5000
 MODEL_FILE ?= mnist_cnn.h5
 MODEL_BUCKET ?= models
 MNIST ?= ../shared/mnist
 LITE_FILE := $(MODEL_FILE:.h5=.tflite)
+MODELS := assets/$(MODEL_FILE) assets/$(LITE_FILE)
 export PORT MODEL_FILE MODEL_BUCKET
 
-.PHONY: install run dev test train clean bench browser-deps container-deps container-test
+.PHONY: install run dev test train release-model clean bench browser-deps container-deps \
+	container-test
+
+$(SERVE_BIN)/.installed: requirements-serve.txt
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_BIN)/pip install $(PIP_FLAGS) -r requirements-serve.txt
+	touch $@
 
 $(BIN)/.installed: requirements.txt requirements-serve.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements.txt
 	touch $@
 
 $(BIN)/.test-installed: $(BIN)/.installed requirements-test.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements-test.txt
 	touch $@
 
-assets/$(MODEL_FILE): md5sums.txt
-	$(BIN)/python scripts/fetch_model.py --bucket $(MODEL_BUCKET) --file $(MODEL_FILE)
+assets/%: md5sums.txt  # any model file md5sums.txt lists, fetched and verified (stdlib only)
+	$(PYTHON) scripts/fetch_model.py --bucket $(MODEL_BUCKET) --file $*
 
-assets/$(LITE_FILE): assets/$(MODEL_FILE) scripts/convert_model.py
-	$(BIN)/python scripts/convert_model.py assets/$(MODEL_FILE) assets/$(LITE_FILE)
-
-install: $(BIN)/.installed assets/$(MODEL_FILE) assets/$(LITE_FILE)  ## venv, deps, verified model, LiteRT copy
+install: $(SERVE_BIN)/.installed $(MODELS)  ## the serving venv and both verified model files
 	md5sum --check --quiet md5sums.txt  # a model damaged since its fetch fails the install too
 
 run: install  ## serve with gunicorn on $(PORT)
-	$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+	$(SERVE_BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 dev: install  ## Flask's development server (debug stays off unless DEBUG=1)
-	$(BIN)/python app.py
+	$(SERVE_BIN)/python app.py
 
 test: install $(BIN)/.test-installed browser-deps  ## the whole test suite
 	$(BIN)/python -m pytest
@@ -45,29 +60,33 @@ train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a lar
 	$(BIN)/python -m training.train $(MNIST) --out build/stage1.h5
 	$(BIN)/python -m training.train $(MNIST) --init-from build/stage1.h5 --epochs 6 \
 		--learning-rate 5e-4 --jitter 0 --teacher build/teacher.h5 --out models/$(MODEL_FILE)
-	echo "$$(md5sum < models/$(MODEL_FILE) | cut -d' ' -f1)  assets/$(MODEL_FILE)" > md5sums.txt
+	$(MAKE) --no-print-directory release-model
+
+release-model: $(BIN)/.installed  ## models/*.h5 -> models/*.tflite (checked equal), both md5s into md5sums.txt
+	$(BIN)/python scripts/convert_model.py models/$(MODEL_FILE) models/$(LITE_FILE)
+	cd models && md5sum $(MODEL_FILE) $(LITE_FILE) | sed 's|  |  assets/|' > ../md5sums.txt
 
 clean:
-	rm -rf $(VENV) assets .pytest_cache
+	rm -rf $(VENV) $(SERVE_VENV) assets .pytest_cache
 
 .PHONY: evaluate bench-preprocess
-evaluate: install  ## accuracy through the serving path: raw MNIST and user-style uploads
+evaluate: $(BIN)/.installed $(MODELS)  ## accuracy through the serving path: raw MNIST and user-style uploads
 	$(BIN)/python -m training.evaluate $(MNIST) --model assets/$(LITE_FILE)
 
-bench-preprocess: install  ## pre-processing time next to the model's own inference
+bench-preprocess: $(BIN)/.installed $(MODELS)  ## pre-processing time next to the model's own inference
 	$(BIN)/python -m bench.preprocess --model assets/$(LITE_FILE) --model assets/$(MODEL_FILE)
 
 .PHONY: lint soak
 lint: $(BIN)/.test-installed  ## bandit over the code (each exception justified inline), hadolint over the Dockerfile
-	$(BIN)/bandit -q -r . -x ./$(VENV),./tests
+	$(BIN)/bandit -q -r . -x ./$(VENV),./$(SERVE_VENV),./tests
 	$(BIN)/hadolint Dockerfile
 
 SOAK_REQUESTS ?= 20000
 SOAK_CONCURRENCY ?= 32
-soak: install $(BIN)/.test-installed  ## bounded load run mixing good and bad uploads; prints 5xx, errors and RSS growth
+soak: $(BIN)/.test-installed $(MODELS)  ## bounded load run mixing good and bad uploads; prints 5xx, errors and RSS growth
 	$(BIN)/python -m bench.soak --requests $(SOAK_REQUESTS) --concurrency $(SOAK_CONCURRENCY)
 
-bench: install  ## load benchmark: this server against the original serving path (3 rounds, about ten minutes)
+bench: $(BIN)/.installed $(MODELS)  ## load benchmark: this server against the original serving path (3 rounds, about ten minutes)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.serving
 

@@ -1,5 +1,6 @@
 """gunicorn settings for MAX-MNIST, from the same environment variables as config.py."""
 import os
+import socket
 
 import config as _config
 
@@ -53,6 +54,19 @@ def _prepare_metrics_dir():
     else:
         _own_metrics_dir = tempfile.mkdtemp(prefix="max-mnist-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
+
+
+def when_ready(server):
+    """Once bound, say where to point a browser: the drawing page and the API's Swagger UI
+    (on this machine's loopback address when listening on all interfaces)."""
+    for listener in server.LISTENERS:
+        address = listener.sock.getsockname()
+        if listener.sock.family not in (socket.AF_INET, socket.AF_INET6):
+            continue  # a unix socket has no URL a browser can open
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(address[0], address[0])  # nosec B104
+        base = f"http://{f'[{host}]' if ':' in host else host}:{address[1]}"
+        server.log.info("Drawing page: %s/app/", base)
+        server.log.info("API and Swagger UI: %s/", base)
 
 
 def child_exit(server, worker):

@@ -1,4 +1,4 @@
-"""The LiteRT runtime: the Keras model converted to .tflite at build time, run without
+"""The LiteRT runtime: the Keras model converted to .tflite when it is released, run without
 TensorFlow.
 
 Re-sizing a LiteRT interpreter is slow next to running it, so there is one interpreter per

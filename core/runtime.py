@@ -5,6 +5,7 @@ A runtime is an object called on an [n, *input_shape] float32 batch that returns
 runs it, in the words of KServe's model metadata). `load_runtime` is the one place that picks
 a runtime for a file and checks that it fits the digits the pipeline makes.
 """
+import importlib.util
 import logging
 import pathlib
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 WORKER_BOOT_ERROR = 3
 INPUT_SHAPE = (MNIST_SIDE, MNIST_SIDE, 1)  # one digit as the pipeline makes it...
 OUTPUT_SHAPE = (10,)  # ...to one probability per digit 0-9
+# What a Keras .h5 model needs; the serving venv (requirements-serve.txt) has none of them.
+KERAS_MODULES = ("h5py", "keras", "tensorflow")
 
 
 def runtime_for(model_path):
@@ -63,6 +66,11 @@ def check_model_file(model_path):
         raise ModelLoadError(f"model file {path} not found; run `make install` to fetch it")
     if path.suffix != ".h5":
         return path
+    missing = [name for name in KERAS_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ModelLoadError(f"model file {path} is a Keras .h5, which runs on TensorFlow, and "
+                             f"this Python lacks {', '.join(missing)}: install them with `pip "
+                             "install -r requirements.txt`, or serve the LiteRT .tflite instead")
     import h5py
     try:
         with h5py.File(path, "r") as handle:

@@ -1,6 +1,9 @@
-"""Build time: convert the verified Keras model to LiteRT (.tflite), the format the service runs.
+"""Release time: convert the Keras model to LiteRT (.tflite), the format the service runs.
 
-    python scripts/convert_model.py assets/mnist_cnn.h5 assets/mnist_cnn.tflite
+    python scripts/convert_model.py models/mnist_cnn.h5 models/mnist_cnn.tflite
+
+`make train` (and `make release-model`, for a model trained elsewhere) runs it and writes both
+files' checksums into md5sums.txt; users fetch both, verified, and never convert.
 
 The weights stay float32 (no quantisation), so the converted model gives the Keras model's
 probabilities to rounding error; the script checks that on probe inputs before it writes the file.

@@ -1,10 +1,12 @@
-"""Put the model into assets/ from MODEL_BUCKET and verify it against md5sums.txt.
+"""Put the model files into assets/ from MODEL_BUCKET and verify them against md5sums.txt.
 
-    python scripts/fetch_model.py [--bucket BUCKET] [--file NAME] [--dest assets]
+    python scripts/fetch_model.py [--bucket BUCKET] [--file NAME ...] [--dest assets]
 
 BUCKET is an http(s) URL, a file:// URL or a local folder; the default, the repository's own
-`models/` folder, works offline on a fresh clone. Used by both the Makefile and the Dockerfile.
-Exits non-zero, naming the file and both checksums, when the download does not match.
+`models/` folder, works offline on a fresh clone. Without --file, every file md5sums.txt lists
+under the destination is fetched (the Keras .h5 and its LiteRT conversion, .tflite). Used by
+both the Makefile and the Dockerfile; needs only the standard library. Exits non-zero, naming
+the file and both checksums, when a download does not match.
 """
 import argparse
 import hashlib
@@ -19,7 +21,6 @@ import urllib.request
 
 log = logging.getLogger("fetch_model")
 DEFAULT_BUCKET = "models"
-DEFAULT_FILE = "mnist_cnn.h5"
 
 
 class FetchError(RuntimeError):
@@ -32,6 +33,17 @@ def md5_of(path):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def listed_files(md5sums, dest="assets"):
+    """The names of the files md5sums.txt lists under `dest` (its last path component)."""
+    prefix = pathlib.Path(dest).name + "/"
+    names = []
+    for line in pathlib.Path(md5sums).read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("*").startswith(prefix):
+            names.append(parts[1].lstrip("*")[len(prefix):])
+    return names
 
 
 def expected_md5(md5sums, relative_path):
@@ -85,13 +97,18 @@ def fetch_model(bucket, name, dest="assets", md5sums="md5sums.txt"):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bucket", default=os.environ.get("MODEL_BUCKET") or DEFAULT_BUCKET)
-    parser.add_argument("--file", default=os.environ.get("MODEL_FILE") or DEFAULT_FILE)
+    parser.add_argument("--file", action="append", dest="files", metavar="NAME",
+                        help="a file to fetch (repeat it); default: all md5sums.txt lists")
     parser.add_argument("--dest", default="assets")
     parser.add_argument("--md5sums", default="md5sums.txt")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        fetch_model(args.bucket, args.file, args.dest, args.md5sums)
+        names = args.files or listed_files(args.md5sums, args.dest)
+        if not names:
+            raise FetchError(f"{args.md5sums} lists no file under {args.dest}/")
+        for name in names:
+            fetch_model(args.bucket, name, args.dest, args.md5sums)
     except FetchError as error:
         log.error("%s", error)
         return 1
