@@ -15,6 +15,7 @@ from api.metrics import instrument, metrics_ns
 from api.model import model_ns
 from api.request_ids import RequestIdFilter, register_request_ids
 from api.served_model import attach_model
+from api.swagger_page import register_swagger_page
 from api.v2 import v2_ns
 from api.webapp import webapp
 from api.wsgi_input import guard_input
@@ -63,6 +64,7 @@ def create_app(overrides=None, model=None):
     attach_model(app, model or _load_model(settings))
     api = Api(app, title=config.API_TITLE, version=config.API_VERSION,
               description=config.API_DESCRIPTION, doc="/", catch_all_404s=True)
+    register_swagger_page(api)
     register_error_handlers(app, api)
     for namespace in NAMESPACES:
         api.add_namespace(namespace)

@@ -8,7 +8,8 @@ import os
 API_TITLE = "MAX-MNIST"
 API_VERSION = "2.0.0"
 API_DESCRIPTION = ("Classify a handwritten digit (0-9) in an image: a Keras CNN trained on MNIST, "
-                   "behind the Model Asset eXchange REST API.")
+                   "behind the Model Asset eXchange REST API. **[Draw a digit](app/)** on the "
+                   "drawing page, or send an image to `POST /model/predict` below.")
 
 
 def _flag(value):

@@ -25,8 +25,10 @@ metadata_schema = model_ns.model("ModelMetadata", {
 upload_parser = model_ns.parser()
 upload_parser.add_argument(
     FIELD, type=FileStorage, location="files", required=True,
-    help="An image of one handwritten digit (PNG, JPEG, GIF, BMP, TIFF, WebP or PPM). Repeat "
-         "the field to send a batch: each file gets its own result, in the order sent.")
+    help="An image of one handwritten digit (PNG, JPEG, GIF, BMP, TIFF, WebP or PPM). To send "
+         "a batch, repeat the field (curl: -F image=@a.png -F image=@b.png): each file gets its "
+         "own result, in the order sent. This page sends one file: Swagger 2.0 cannot describe "
+         "several files in one field.")
 
 prediction_schema = model_ns.model("Prediction", {
     "prediction": fields.Integer(required=True, min=0, max=9, description="A digit"),

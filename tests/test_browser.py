@@ -265,3 +265,76 @@ def test_page_is_served_by_the_app_with_its_contract(client):
     assert client.get("/app/static/app.js").status_code == 200
     missing = client.get("/app/static/nope.js")
     assert missing.status_code == 404 and missing.get_json()["status"] == "error"
+
+
+INK_PIXELS = """() => {
+    const pad = document.querySelector('#pad');
+    const pixels = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+    let count = 0;
+    for (let i = 0; i < pixels.length; i += 4) count += pixels[i] < 128;
+    return count;
+}"""
+README_SCREENSHOT = ROOT / "docs" / "drawing-page.png"
+
+
+def test_each_pen_width_draws_wider_and_is_still_read(drawing_page):
+    page = drawing_page.page
+    ink = {}
+    for pen in ("fine", "medium", "bold"):
+        page.click("#clear")
+        page.get_by_label(pen, exact=True).check()
+        draw(page, DIGITS[7])
+        ink[pen] = page.evaluate(INK_PIXELS)
+        assert predict_drawing(page) == "7", f"a 7 drawn with the {pen} pen"
+    assert ink["fine"] * 1.3 < ink["medium"] and ink["medium"] * 1.3 < ink["bold"], ink
+
+
+def test_undo_takes_back_the_last_stroke_and_predicts_again(drawing_page):
+    page = drawing_page.page
+    page.click("#clear")
+    assert page.locator("#undo").is_disabled()
+    draw(page, DIGITS[4])
+    four = page.evaluate(INK_PIXELS)
+    assert settled_digit(page) == "4" or predict_drawing(page) == "4"
+    draw(page, [[(0.1, 0.9), (0.9, 0.1)]])  # a slip of the pen across the digit
+    assert page.evaluate(INK_PIXELS) > four
+    page.click("#undo")
+    assert page.evaluate(INK_PIXELS) == four  # redrawn from the strokes: exactly the 4 again
+    page.locator("#digit:not(:empty)").wait_for()  # predicts again by itself
+    assert settled_digit(page) == "4"
+    page.keyboard.press("Control+z")  # the 4's second stroke
+    page.keyboard.press("Control+z")  # its first
+    assert page.evaluate(INK_PIXELS) == 0
+    assert page.locator("#undo").is_disabled()
+    assert page.text_content("#digit") == ""
+    draw(page, DIGITS[1])
+    page.click("#clear")
+    assert page.locator("#undo").is_disabled() and page.evaluate(INK_PIXELS) == 0
+
+
+def test_the_readme_screenshot_of_the_drawing_page(drawing_page):
+    """Regenerates docs/drawing-page.png, the picture the README opens with."""
+    page = drawing_page.page
+    page.click("#clear")
+    draw(page, DIGITS[3])
+    assert predict_drawing(page) == "3"
+    page.locator("main").screenshot(path=str(README_SCREENSHOT), animations="disabled")
+    assert README_SCREENSHOT.stat().st_size > 10_000
+
+
+def test_swagger_ui_fits_a_phone_and_links_to_the_drawing_page(browser, server):
+    visit = Visit(browser, server, viewport={"width": 390, "height": 844}, has_touch=True,
+                  is_mobile=True, device_scale_factor=2)
+    page = visit.page
+    page.goto(server.url + "/")
+    link = page.locator(".info a", has_text="Draw a digit")
+    link.wait_for()
+    layout_width = page.evaluate("window.innerWidth")  # 980 without a viewport meta tag
+    visit.screenshot("phone-swagger")
+    with visit.context.expect_page() as opened:  # Swagger UI opens description links in a tab
+        link.click()
+    drawing = opened.value
+    drawing.locator("#pad").wait_for()
+    visit.close()
+    assert layout_width <= 400
+    assert drawing.url == server.url + "/app/"

@@ -2,7 +2,6 @@
 "use strict";
 
 const PREDICT_URL = "../model/predict";
-const PEN_WIDTH = 0.07;        // of the pad's side: a bold pen, as MNIST's strokes are
 const AUTO_DELAY_MS = 400;     // wait this long after a stroke for the next one of the digit
 const PAPER = "#fff";
 const INK = "#000";
@@ -15,8 +14,12 @@ const message = document.getElementById("message");
 const bars = document.getElementById("bars");
 const auto = document.getElementById("auto");
 const fileInput = document.getElementById("file");
+const undoButton = document.getElementById("undo");
 
-let stroke = null;         // {id, x, y} while a pointer is drawing
+let stroke = null;         // {id, x, y, width, points} while a pointer is drawing
+let strokes = [];          // every stroke since the last clear, oldest first (for undo)
+let picture = null;        // a chosen or dropped picture under the strokes: {image, x, y, w, h}
+let loading = null;        // the picture being decoded for the preview; a clear cancels it
 let inked = false;         // anything drawn or dropped since the last clear
 let autoTimer = 0;
 let latest = 0;            // number of the newest request; older answers are dropped
@@ -61,15 +64,47 @@ function paper() {
   ctx.fillRect(0, 0, pad.width, pad.height);
 }
 
-function clear() {
+function forgetResult() {
   clearTimeout(autoTimer);
   latest += 1;               // answers still on their way are for a drawing that is gone
-  paper();
-  inked = false;
   digitOut.textContent = "";
   confidenceOut.textContent = "";
   message.textContent = "";
   showProbabilities([]);
+}
+
+function clear() {
+  forgetResult();
+  strokes = [];
+  picture = null;
+  loading = null;
+  redraw();
+}
+
+// The pen's width as a fraction of the pad's side (the checked "pen" radio button).
+function penWidth() {
+  return Number(document.querySelector('input[name="pen"]:checked').value);
+}
+
+function redraw() {
+  paper();
+  if (picture) ctx.drawImage(picture.image, picture.x, picture.y, picture.w, picture.h);
+  for (const drawn of strokes) {
+    line(drawn.points[0], drawn.points[0], drawn.width);
+    for (let i = 1; i < drawn.points.length; i += 1) {
+      line(drawn.points[i - 1], drawn.points[i], drawn.width);
+    }
+  }
+  inked = strokes.length > 0 || picture !== null;
+  undoButton.disabled = strokes.length === 0;
+}
+
+function undo() {
+  if (stroke || strokes.length === 0) return;
+  strokes.pop();
+  forgetResult();
+  redraw();
+  if (inked && auto.checked) autoTimer = setTimeout(predictDrawing, AUTO_DELAY_MS);
 }
 
 function setPending(change) {
@@ -122,9 +157,9 @@ function point(event) {
   };
 }
 
-function line(from, to) {
+function line(from, to, width) {
   ctx.strokeStyle = INK;
-  ctx.lineWidth = PEN_WIDTH * pad.width;
+  ctx.lineWidth = width * pad.width;
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   ctx.beginPath();
@@ -138,9 +173,12 @@ pad.addEventListener("pointerdown", (event) => {
   event.preventDefault();
   clearTimeout(autoTimer);
   pad.setPointerCapture(event.pointerId);
-  stroke = { id: event.pointerId, ...point(event) };
-  line(stroke, stroke);      // a tap leaves a dot
+  const start = point(event);
+  stroke = { id: event.pointerId, ...start, width: penWidth(), points: [start] };
+  strokes.push(stroke);
+  line(start, start, stroke.width);  // a tap leaves a dot
   inked = true;
+  undoButton.disabled = false;
 });
 
 pad.addEventListener("pointermove", (event) => {
@@ -148,7 +186,8 @@ pad.addEventListener("pointermove", (event) => {
   const moves = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
   for (const move of moves.length ? moves : [event]) {
     const next = point(move);
-    line(stroke, next);
+    line(stroke, next, stroke.width);
+    stroke.points.push(next);
     stroke.x = next.x;
     stroke.y = next.y;
   }
@@ -164,17 +203,19 @@ pad.addEventListener("pointercancel", endStroke);
 
 function showPicture(file) {
   const url = URL.createObjectURL(file);
-  const picture = new Image();
-  picture.onload = () => {
-    paper();
-    const scale = Math.min(pad.width / picture.width, pad.height / picture.height);
-    const width = picture.width * scale;
-    const height = picture.height * scale;
-    ctx.drawImage(picture, (pad.width - width) / 2, (pad.height - height) / 2, width, height);
+  const image = new Image();
+  loading = image;
+  image.onload = () => {
     URL.revokeObjectURL(url);
+    if (loading !== image) return;
+    const scale = Math.min(pad.width / image.width, pad.height / image.height);
+    const w = image.width * scale;
+    const h = image.height * scale;
+    picture = { image, x: (pad.width - w) / 2, y: (pad.height - h) / 2, w, h };
+    redraw();
   };
-  picture.onerror = () => URL.revokeObjectURL(url);
-  picture.src = url;
+  image.onerror = () => URL.revokeObjectURL(url);
+  image.src = url;
 }
 
 function usePicture(file) {
@@ -202,6 +243,13 @@ pad.addEventListener("drop", (event) => {
 
 document.getElementById("predict").addEventListener("click", predictDrawing);
 document.getElementById("clear").addEventListener("click", clear);
+undoButton.addEventListener("click", undo);
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "z") {
+    event.preventDefault();
+    undo();
+  }
+});
 
 buildBars();
 clear();
