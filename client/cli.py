@@ -7,6 +7,7 @@ import mimetypes
 import os
 import pathlib
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +19,9 @@ DEFAULT_BATCH_BYTES = 6 * 1024 * 1024  # stays under the server's MAX_UPLOAD_BYT
 EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_SERVER = 1, 2, 3
 EXIT_PIPE_CLOSED = 141  # what a shell reports for a command that SIGPIPE ended
 EXIT_INTERRUPTED = 130  # ... and for one that Ctrl-C ended
+# What a folder is searched for: the formats the server reads (Pillow's names for them).
+IMAGE_SUFFIXES = frozenset((".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".bmp", ".dib",
+                            ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm"))
 
 
 class ServerError(Exception):
@@ -31,7 +35,9 @@ def parse_args(argv):
                f"classified, {EXIT_USAGE} bad arguments, {EXIT_SERVER} the server is "
                f"unreachable or refused a request, {EXIT_INTERRUPTED} interrupted, "
                f"{EXIT_PIPE_CLOSED} the output's reader stopped early.")
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files of one digit each")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="image files of one digit each, or folders: searched recursively "
+                             "for image files by their extension (hidden ones skipped)")
     parser.add_argument("--url", default=DEFAULT_URL,
                         help="the server's base URL (default: $MAX_MNIST_URL or %(default)s)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_FILES, metavar="N",
@@ -58,6 +64,20 @@ def parse_args(argv):
     if not usable:
         parser.error(f"--url must be an http:// or https:// address, not {args.url!r}")
     return args
+
+
+def image_paths(arguments):
+    """Each argument as given, or, for a folder, the image files under it (by extension),
+    recursively, in sorted order; hidden files and folders are skipped."""
+    for argument in arguments:
+        if not os.path.isdir(argument):
+            yield argument
+            continue
+        for folder, subfolders, names in os.walk(argument):
+            subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+            for name in sorted(names):
+                if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+                    yield os.path.join(folder, name)
 
 
 def read_files(paths):
@@ -171,19 +191,39 @@ def line(path, outcome, as_json):
     return f"{shown}\terror: {outcome[1]}"
 
 
+def duration(seconds):
+    """Seconds as a short clock reading: 0:07, 12:30, 1:02:03."""
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
 class ProgressBar:
-    """A one-line bar on stderr, redrawn in place; cleared before results are printed."""
+    """A one-line bar on stderr, redrawn in place; cleared before results are printed. Once
+    some files are done it estimates the time left from the rate so far."""
 
     WIDTH = 30
 
-    def __init__(self, total, stream):
+    def __init__(self, total, stream, clock=time.monotonic):
         self.total, self.stream, self.done = total, stream, 0
+        self.clock = clock
+        self.started = clock()
+
+    def eta(self):
+        """Seconds left at the rate so far, or None before anything is done."""
+        elapsed = self.clock() - self.started
+        if self.done == 0 or elapsed <= 0:
+            return None
+        return (self.total - self.done) * elapsed / self.done
 
     def show(self):
         filled = self.WIDTH * self.done // max(self.total, 1)
         percent = 100 * self.done // max(self.total, 1)
+        left = self.eta()
+        timing = f" {duration(self.clock() - self.started)} elapsed" + (
+            f", ETA {duration(left)}" if left is not None and self.done < self.total else "")
         self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] "
-                          f"{self.done}/{self.total} files {percent:3d}%")
+                          f"{self.done}/{self.total} files {percent:3d}%{timing}")
         self.stream.flush()
 
     def advance(self, count):
@@ -196,11 +236,15 @@ class ProgressBar:
 
 def main(argv=None):
     args = parse_args(argv)
-    groups = batches(read_files(args.images), args.batch_size, DEFAULT_BATCH_BYTES)
+    paths = list(image_paths(args.images))
+    if not paths:
+        print("error: no image files in " + ", ".join(args.images), file=sys.stderr)
+        return EXIT_USAGE
+    groups = batches(read_files(paths), args.batch_size, DEFAULT_BATCH_BYTES)
     show_bar = args.progress
     if show_bar is None:
-        show_bar = sys.stderr.isatty() and len(args.images) > args.batch_size
-    bar = ProgressBar(len(args.images), sys.stderr) if show_bar else None
+        show_bar = sys.stderr.isatty() and len(paths) > args.batch_size
+    bar = ProgressBar(len(paths), sys.stderr) if show_bar else None
     failed = 0
     if bar:
         bar.show()
@@ -230,6 +274,6 @@ def main(argv=None):
     if bar:
         bar.clear()
     if failed:
-        print(f"{failed} of {len(args.images)} files could not be classified", file=sys.stderr)
+        print(f"{failed} of {len(paths)} files could not be classified", file=sys.stderr)
         return EXIT_FILE_ERRORS
     return 0

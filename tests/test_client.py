@@ -199,3 +199,72 @@ def test_a_server_error_is_reported_with_the_request_id_to_quote(garbling_server
     done = run_client(digit_files[0], digit_files[1], "--url", url)
     assert done.returncode == cli.EXIT_SERVER
     assert "boom (request id abc123)" in done.stderr
+
+
+def test_a_folder_is_searched_recursively_for_image_files_only(server, tmp_path):
+    sample = (ROOT / "samples" / "7_mnist_style.png").read_bytes()
+    for name in ("scans/b/7.PNG", "scans/a/deep/7.jpg.png", "scans/7.png", "scans/.7.png",
+                 "scans/.git/7.png", "scans/notes.txt", "scans/a/7.png.bak"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(sample)
+    named = tmp_path / "notes.txt"
+    named.write_bytes(sample)  # named on the command line: sent whatever its extension
+    done = run_client(tmp_path / "scans", named, "--url", server.url)
+    assert done.returncode == 0, done.stderr
+    sent = [line.split("\t")[0] for line in done.stdout.splitlines()]
+    assert sent == [str(tmp_path / name) for name in
+                    ("scans/7.png", "scans/a/deep/7.jpg.png", "scans/b/7.PNG", "notes.txt")]
+    assert all(line.split("\t")[1] == "7" for line in done.stdout.splitlines())
+
+
+def test_a_folder_without_images_is_a_usage_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("no pictures here")
+    done = run_client(tmp_path, "--url", "http://127.0.0.1:9")
+    assert done.returncode == cli.EXIT_USAGE
+    assert "no image files" in done.stderr and done.stdout == ""
+
+
+class Captured:
+    """A stand-in for stderr that keeps what the bar wrote."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_progress_bar_estimates_the_time_left_from_the_rate_so_far():
+    clock, stream = FakeClock(), Captured()
+    bar = cli.ProgressBar(400, stream, clock=clock)
+    bar.show()
+    assert "0/400 files   0% 0:00 elapsed" in stream.text and "ETA" not in stream.text
+    clock.now += 30
+    bar.advance(100)  # 100 files in 30 s: 300 more take 90 s
+    assert stream.text.endswith("100/400 files  25% 0:30 elapsed, ETA 1:30")
+    clock.now += 3600
+    bar.advance(100)
+    assert stream.text.endswith("200/400 files  50% 1:00:30 elapsed, ETA 1:00:30")
+    clock.now += 10
+    bar.advance(200)
+    assert stream.text.endswith("400/400 files 100% 1:00:40 elapsed")
+
+
+def test_a_real_run_shows_the_estimate(server, digit_files):
+    done = run_client(*digit_files, "--url", server.url, "--batch-size", "5", "--progress")
+    assert done.returncode == 0, done.stderr
+    assert "5/20 files  25%" in done.stderr and "elapsed, ETA" in done.stderr
