@@ -7,12 +7,18 @@ ARG model_bucket=models
 ARG PIP_CERT
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /workspace
-# One virtualenv with the serving dependencies only (no TensorFlow, Keras or h5py); pip and
-# setuptools leave it once it is filled, since nothing installs into the image later.
+# One virtualenv with the serving dependencies only (no TensorFlow, Keras or h5py). Then what
+# serving never loads leaves it: pip and setuptools (nothing installs into the image later),
+# LiteRT's GPU accelerator, NPU plugins and tools (the service runs on the CPU), source maps and
+# numpy's tests.
 COPY requirements-serve.txt ./
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir -r requirements-serve.txt \
-    && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
+    && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools \
+    && site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
+    && rm -r "$site"/ai_edge_litert/libLiteRtWebGpuAccelerator.so "$site"/ai_edge_litert/tools \
+        "$site"/ai_edge_litert/vendors "$site"/numpy/*/tests \
+    && find "$site" -name '*.map' -delete
 # Both model files md5sums.txt lists (the Keras .h5 and the LiteRT .tflite converted from it
 # when it was trained), checked; fetch_model.py writes through mkstemp (mode 0600): make them
 # readable by the service user.

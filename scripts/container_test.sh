@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${IMAGE:-localhost/max-mnist:test}
-LOCAL_BASE=localhost/max-mnist-base:bookworm
+LOCAL_BASE=localhost/max-mnist-base:bookworm-slim
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 SAMPLE=samples/7_mnist_style.png
 EXPECTED_DIGIT=7
@@ -46,10 +46,14 @@ make_local_base() {
     mirror=${mirror:-http://deb.debian.org/debian}
     rootfs=$(mktemp -d /tmp/max-mnist-rootfs.XXXXXX)
     say "debootstrap bookworm from $mirror into $rootfs (a few minutes)"
-    debootstrap --variant=minbase --include=python3,python3-venv,python3-pip \
+    # python3-venv brings pip's wheel for new venvs, so the system needs no pip of its own; docs,
+    # manuals and translations go, as in Debian's own slim images.
+    debootstrap --variant=minbase --include=python3,python3-venv \
         bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
         || { tail -n 30 "$rootfs.log" >&2; return 1; }
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+        "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
+        "$rootfs"/usr/share/locale/*
     tar -C "$rootfs" -c . | podman import --quiet \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         - "$LOCAL_BASE" >/dev/null
@@ -64,8 +68,9 @@ fi
 if [ "${1:-}" = "--base" ]; then make_local_base; exit; fi
 
 engine=$(pick_engine) || { say "no engine: no running Docker engine and no working podman"; exit 1; }
-if [ ! -f models/mnist_cnn.h5 ] || [ ! -f md5sums.txt ]; then
-    say "models/mnist_cnn.h5 and md5sums.txt must be in the build context"; exit 1
+if [ ! -f models/mnist_cnn.h5 ] || [ ! -f models/mnist_cnn.tflite ] || [ ! -f md5sums.txt ]; then
+    say "models/mnist_cnn.h5, models/mnist_cnn.tflite and md5sums.txt must be in the build context"
+    exit 1
 fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 name=max-mnist-test-$$
