@@ -21,7 +21,7 @@ LITE_FILE := $(MODEL_FILE:.h5=.tflite)
 MODELS := assets/$(MODEL_FILE) assets/$(LITE_FILE)
 export PORT MODEL_FILE MODEL_BUCKET
 
-.PHONY: install run dev test train release-model clean bench browser-deps container-deps \
+.PHONY: install install-dev run dev test train release-model clean bench browser-deps container-deps \
 	container-test
 
 $(SERVE_BIN)/.installed: requirements-serve.txt
@@ -50,7 +50,9 @@ run: install  ## serve with gunicorn on $(PORT)
 dev: install  ## Flask's development server (debug stays off unless DEBUG=1)
 	$(SERVE_BIN)/python app.py
 
-test: install $(BIN)/.test-installed browser-deps  ## the whole test suite
+install-dev: install $(BIN)/.test-installed  ## also the development venv: TensorFlow, Keras, the test tools
+
+test: install-dev browser-deps  ## the whole test suite
 	$(BIN)/python -m pytest
 
 train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a large teacher, then the served small model
