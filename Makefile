@@ -24,9 +24,11 @@ export PORT MODEL_FILE MODEL_BUCKET
 .PHONY: install install-dev run dev test train release-model clean bench browser-deps container-deps \
 	container-test
 
+# --no-compile: Python compiles what the server imports on first use, not all of every package
+# (a third of the install's time).
 $(SERVE_BIN)/.installed: requirements-serve.txt
 	$(PYTHON) -m venv $(SERVE_VENV)
-	$(SERVE_BIN)/pip install $(PIP_FLAGS) -r requirements-serve.txt
+	$(SERVE_BIN)/pip install $(PIP_FLAGS) --no-compile -r requirements-serve.txt
 	touch $@
 
 $(BIN)/.installed: requirements.txt requirements-serve.txt
