@@ -63,7 +63,7 @@ def when_ready(server):
         address = listener.sock.getsockname()
         if listener.sock.family not in (socket.AF_INET, socket.AF_INET6):
             continue  # a unix socket has no URL a browser can open
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(address[0], address[0])  # nosec B104
+        host = {_config.ALL_INTERFACES: "127.0.0.1", "::": "::1"}.get(address[0], address[0])
         base = f"http://{f'[{host}]' if ':' in host else host}:{address[1]}"
         server.log.info("Drawing page: %s/app/", base)
         server.log.info("API and Swagger UI: %s/", base)
