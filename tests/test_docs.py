@@ -1,6 +1,9 @@
-"""The README and docs/: the README stays a short front door, and every relative link in them
-leads to a file that exists (and, for a link into a Markdown file, to a heading in it)."""
+"""The README and docs/: the README stays a short front door whose curl and Python examples
+work, and every relative link in them leads to a file that exists (and, for a link into a
+Markdown file, to a heading in it)."""
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +62,25 @@ def test_every_relative_link_resolves(page):
         elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
             broken.append(f"{target}: no heading #{anchor} in {resolved.relative_to(ROOT)}")
     assert not broken, f"{page.relative_to(ROOT)} has broken links:\n" + "\n".join(broken)
+
+
+def readme_blocks(language):
+    return re.findall(rf"^```{language}\n(.*?)^```", (ROOT / "README.md").read_text(), re.M | re.S)
+
+
+def test_the_readmes_curl_and_python_examples_work(server):
+    """The README's examples as a user runs them, against the real server on its own port."""
+    here = server.url.removeprefix("http://")
+    commands = [line for block in readme_blocks("bash") for line in block.splitlines()
+                if line.startswith("curl ")]
+    assert len(commands) >= 2
+    for command in commands:
+        done = subprocess.run(command.replace("localhost:5000", here), shell=True, cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and '"status": "ok"' in done.stdout, (command, done.stderr)
+    scripts = [block for block in readme_blocks("python") if "requests" in block]
+    assert scripts
+    for script in scripts:
+        done = subprocess.run([sys.executable, "-c", script.replace("localhost:5000", here)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.startswith("7 0.9"), done.stderr
