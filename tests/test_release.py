@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import requests
 
-from core.litert import LiteRTInference
+from core.litert import LiteRTRuntime
+from harness import ROOT
+from harness.processes import Server
 from scripts import convert_model
 from scripts.fetch_model import listed_files
-from tests.helpers import ROOT, Server, sample
+from tests.builders import sample
 
 MODELS = ROOT / "models"
 SERVE_PYTHON = ROOT / ".venv-serve" / "bin" / "python"
@@ -37,10 +39,10 @@ def test_converting_the_committed_h5_gives_the_committed_tflite(tmp_path, wrappe
     assert convert_model.main([str(MODELS / "mnist_cnn.h5"), str(converted)]) == 0
     drawn = wrapper._pre_process([sample(name) for name in ("3_canvas.png", "7_photo.jpg",
                                                             "2_pencil.jpg", "5_marker.jpg")])
-    inputs = np.concatenate([convert_model.probes(count=32, seed=11),
+    inputs = np.concatenate([convert_model.probes((28, 28, 1), count=32, seed=11),
                              np.stack(drawn)[..., np.newaxis]])
-    committed = LiteRTInference(MODELS / "mnist_cnn.tflite")(inputs)
-    fresh = LiteRTInference(converted)(inputs)
+    committed = LiteRTRuntime(MODELS / "mnist_cnn.tflite")(inputs)
+    fresh = LiteRTRuntime(converted)(inputs)
     assert np.abs(committed - fresh).max() <= convert_model.TOLERANCE
     np.testing.assert_array_equal(committed.argmax(axis=1), fresh.argmax(axis=1))
 
