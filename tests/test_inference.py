@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from core.errors import ModelLoadError
-from core.litert import BUCKETS, LiteRTRuntime
+from core.litert import BUCKETS
 from core.runtime import load_runtime
 from harness import ROOT
 from harness.processes import children
@@ -46,15 +46,6 @@ def test_the_served_litert_model_gives_the_keras_models_predictions(wrapper, lit
     assert served.shape == expected.shape
     np.testing.assert_array_equal(served.argmax(axis=1), expected.argmax(axis=1))
     assert np.abs(served - expected).max() <= TOLERANCE
-
-
-def test_the_build_step_converts_the_h5_into_an_equal_model(wrapper, tmp_path):
-    target = tmp_path / "converted.tflite"
-    assert convert_model.main([str(MODEL_PATH), str(target)]) == 0
-    probes = convert_model.probes(wrapper.runtime.input_shape, count=16, seed=7)
-    difference = np.abs(LiteRTRuntime(target)(probes) - keras_probabilities(wrapper, probes))
-    assert difference.max() <= TOLERANCE
-    assert not list(tmp_path.glob("*.part"))
 
 
 def test_every_batch_bucket_is_allocated_and_warmed_at_load(lite):
