@@ -16,7 +16,7 @@ RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir -r requirements-serve.txt \
     && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools \
     && site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
-    && rm -r "$site"/ai_edge_litert/libLiteRtWebGpuAccelerator.so "$site"/ai_edge_litert/tools \
+    && rm -rf "$site"/ai_edge_litert/libLiteRtWebGpuAccelerator.so "$site"/ai_edge_litert/tools \
         "$site"/ai_edge_litert/vendors "$site"/numpy/*/tests \
     && find "$site" -name '*.map' -delete
 # Both model files md5sums.txt lists (the Keras .h5 and the LiteRT .tflite converted from it
