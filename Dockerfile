@@ -31,15 +31,23 @@ RUN python3 scripts/fetch_model.py --bucket "${model_bucket}" \
 FROM ${BASE_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     MODEL_PATH=/workspace/assets/mnist_cnn.tflite PORT=5000
-RUN useradd --system --uid 10001 --home-dir /workspace --shell /usr/sbin/nologin maxmnist
+# nginx fronts gunicorn (serve.py). policy-rc.d keeps the package from starting its own nginx
+# during the build; Debian's nginx follows the base image's release, so it is not pinned.
+# hadolint ignore=DL3008
+RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
+    && apt-get update && apt-get install -y --no-install-recommends nginx \
+    && rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d \
+    && useradd --system --uid 10001 --home-dir /workspace --shell /usr/sbin/nologin maxmnist
 WORKDIR /workspace
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /workspace/assets/mnist_cnn.tflite assets/
-COPY config.py app.py gunicorn.conf.py ./
+COPY config.py app.py gunicorn.conf.py serve.py nginx.conf.template ./
 COPY api/ api/
 COPY core/ core/
 USER 10001
 EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/v2/health/ready' % os.environ.get('PORT', '5000'), timeout=4)"]
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+# serve.py runs nginx and gunicorn in the foreground; SIGTERM drains them (up to WORKER_TIMEOUT,
+# 30 s: `docker stop -t 40`)
+CMD ["python3", "serve.py"]

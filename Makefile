@@ -21,8 +21,8 @@ LITE_FILE := $(MODEL_FILE:.h5=.tflite)
 MODELS := assets/$(MODEL_FILE) assets/$(LITE_FILE)
 export PORT MODEL_FILE MODEL_BUCKET
 
-.PHONY: install install-dev run dev test train release-model clean bench browser-deps container-deps \
-	container-test
+.PHONY: install install-dev run dev test train release-model clean bench attack nginx-deps \
+	browser-deps container-deps container-test
 
 # --no-compile: Python compiles what the server imports on first use, not all of every package
 # (a third of the install's time).
@@ -46,15 +46,15 @@ assets/%: md5sums.txt  # any model file md5sums.txt lists, fetched and verified 
 install: $(SERVE_BIN)/.installed $(MODELS)  ## the serving venv and both verified model files
 	md5sum --check --quiet md5sums.txt  # a model damaged since its fetch fails the install too
 
-run: install  ## serve with gunicorn on $(PORT)
-	$(SERVE_BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+run: install nginx-deps  ## serve on $(PORT): nginx in front of gunicorn (serve.py); Ctrl-C drains
+	$(SERVE_BIN)/python serve.py
 
 dev: install  ## Flask's development server (debug stays off unless DEBUG=1)
 	$(SERVE_BIN)/python app.py
 
 install-dev: install $(BIN)/.test-installed  ## also the development venv: TensorFlow, Keras, the test tools
 
-test: install-dev browser-deps  ## the whole test suite
+test: install-dev browser-deps nginx-deps  ## the whole test suite
 	$(BIN)/python -m pytest
 
 train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a large teacher, then the served small model
@@ -90,9 +90,19 @@ SOAK_CONCURRENCY ?= 32
 soak: $(BIN)/.test-installed $(MODELS)  ## bounded load run mixing good and bad uploads; prints 5xx, errors and RSS growth
 	$(BIN)/python -m bench.soak --requests $(SOAK_REQUESTS) --concurrency $(SOAK_CONCURRENCY)
 
-bench: $(BIN)/.installed $(MODELS)  ## load benchmark: this server against the original serving path (3 rounds, about ten minutes)
+bench: $(BIN)/.installed $(MODELS) nginx-deps  ## load benchmark: the served stack against the original serving path (3 rounds, about ten minutes)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.serving
+
+attack: $(BIN)/.installed $(MODELS) nginx-deps  ## idle, slow and odd clients and a drain, served as shipped and by gunicorn alone (about five minutes)
+	$(BIN)/python -m bench.attack
+
+nginx-deps:  ## Debian's nginx, the front serve.py starts (installed with apt-get when run as root)
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends nginx; \
+		else echo "nginx is missing: install it (Debian, Ubuntu: sudo apt-get install nginx)," \
+			"then run make again" >&2; exit 1; fi; }
 
 browser-deps:  ## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
 	@test -x /usr/bin/chromium || { apt-get update && \

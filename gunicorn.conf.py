@@ -78,3 +78,11 @@ def on_exit(server):
     if _own_metrics_dir:
         import shutil
         shutil.rmtree(_own_metrics_dir, ignore_errors=True)
+
+
+def post_worker_init(worker):
+    """A worker has loaded and warmed its model: behind serve.py's nginx, the file it names
+    makes nginx answer readiness probes itself, never queued behind busy workers."""
+    ready_file = os.environ.get("MAX_MNIST_READY_FILE")
+    if ready_file:
+        open(ready_file, "a").close()

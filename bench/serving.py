@@ -1,5 +1,8 @@
 """`make bench`: load-test the service as `make run` serves it, and the original serving path.
 
+"As `make run` serves it" is serve.py: nginx in front of gunicorn's sync workers, so the figures
+include the front's cost.
+
 Starts both servers on free loopback ports, times each from process start to its first
 successful prediction, drives them with wrk (GET /model/metadata, POST one 28x28 PNG, POST 32 of
 them; concurrency 1, 8 and 32), samples each server's total RSS (master + workers) meanwhile, and
@@ -252,10 +255,9 @@ def main(argv=None):
         script.write_text(lua_post(body))
         scenarios.append((name, "/model/predict", script))
     # name: (command, seconds per cell); the baseline's latencies run to seconds at c=32
-    commands = {"ours": ([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                          "app:create_app()"], args.seconds)}
+    commands = {"ours": ([sys.executable, "serve.py"], args.seconds)}
     if args.upper_bound:
-        commands["bound"] = (commands["ours"][0][:-1] + ["bench.upper_bound:create_app()"],
+        commands["bound"] = (commands["ours"][0] + ["bench.upper_bound:create_app()"],
                              args.seconds)
     if not args.no_baseline:
         commands["baseline"] = ([sys.executable, "-m", "bench.baseline_app"], 2 * args.seconds)

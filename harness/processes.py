@@ -20,9 +20,14 @@ def free_port():
 
 
 def gunicorn_command(workers=1):
-    """The service as `make run` serves it, with `workers` worker processes."""
+    """gunicorn alone, with `workers` worker processes: the app server without its front."""
     return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--workers",
             str(workers), "app:create_app()"]
+
+
+def serve_command():
+    """The service as shipped: serve.py's nginx in front of gunicorn (`make run`, the image)."""
+    return [sys.executable, "serve.py"]
 
 
 class Server:

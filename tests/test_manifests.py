@@ -83,7 +83,7 @@ def test_inference_service_is_a_v2_custom_predictor_for_mnist():
     assert service["metadata"]["name"] == "mnist"  # the model name in /v2/models/mnist/...
     predictor = service["spec"]["predictor"]
     assert set(predictor) - KSERVE_PREDICTOR_FIELDS == {"securityContext", "containers",
-                                                        "volumes"}
+                                                        "volumes", "terminationGracePeriodSeconds"}
     assert isinstance(predictor["minReplicas"], int) and isinstance(predictor["maxReplicas"], int)
     assert predictor["scaleMetric"] == "cpu" and 0 < predictor["scaleTarget"] <= 100
     (container,) = predictor["containers"]

@@ -1,0 +1,292 @@
+"""The service as shipped (serve.py: nginx in front of gunicorn's sync workers) over real HTTP:
+slow and idle clients hold no worker, a slow upload outlives the worker timeout, the stack's
+own errors are JSON, pipelining and keep-alive work, probes answer while workers are busy, and
+SIGTERM drains every request already accepted.
+"""
+import http.client
+import json
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from client.cli import encode_multipart
+from tests.helpers import ROOT, Server, children, encode, sample, serve_command
+
+WORKER_TIMEOUT = 4  # short, so the slow upload below outlives it in a few seconds
+PREDICT = "/model/predict"
+HEADERS_OF_JSON = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+                   "Cross-Origin-Resource-Policy", "Content-Security-Policy", "Cache-Control")
+
+
+@pytest.fixture(scope="module")
+def front():
+    """serve.py on a free loopback port, with 2 workers and a short WORKER_TIMEOUT."""
+    running = Server(serve_command(), env={"WORKERS": "2", "WORKER_TIMEOUT": str(WORKER_TIMEOUT)})
+    yield running
+    running.stop()
+
+
+# ----------------------------------------------------------------------------- raw HTTP
+
+def connect(server, timeout=10):
+    return socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+
+
+def read_all(sock, timeout=10):
+    """What the server sends until it closes the connection (or `timeout` passes)."""
+    sock.settimeout(timeout)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except OSError:
+        pass
+    return answer
+
+
+def read_answer(sock, timeout=10):
+    """One whole answer (its head and Content-Length bytes of body), not waiting for a close."""
+    sock.settimeout(timeout)
+    answer = b""
+    while True:
+        head, found, body = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"\r\ncontent-length: *(\d+)", head, re.I)
+        if found and len(body) >= (int(length.group(1)) if length else 0):
+            return answer
+        chunk = sock.recv(65536)
+        if not chunk:
+            return answer
+        answer += chunk
+
+
+def exchange(server, data):
+    with connect(server) as sock:
+        sock.sendall(data)
+        return read_answer(sock)
+
+
+def parse(answer):
+    """(status, {header: value}, body) of one raw HTTP answer."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+def upload(files, path=PREDICT):
+    """A whole POST of `files` as bytes on the wire (the connection closes after the answer)."""
+    body, content_type = encode_multipart(files)
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+
+
+DIGIT = [("7.png", sample("7_mnist_style.png"))]
+
+
+def heavy_batch():
+    """16 large photos of a 7: a few hundred milliseconds of a worker's time."""
+    from PIL import Image
+    photo = Image.open(ROOT / "samples" / "7_photo.jpg").convert("RGB")
+    large = encode(photo.resize((photo.width * 4, photo.height * 4)), "JPEG", quality=95)
+    return [(f"{index}.jpg", large) for index in range(16)]
+
+
+# ----------------------------------------------------------------------------- protocol errors
+
+BIG_HEADER = b"X-Big: " + b"a" * 20_000 + b"\r\n"
+PROTOCOL_ERRORS = {
+    "a 10 KB URL": (b"GET /model/" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                    414, "URL"),
+    "a 20 KB header": (b"GET /model/metadata HTTP/1.1\r\nHost: x\r\n" + BIG_HEADER + b"\r\n",
+                       431, "headers"),
+    "a garbled request line": (b"\x16\x03\x01 garbage\r\n\r\n", 400, "HTTP"),
+    "a request line of a made-up version": (b"GET / HTTP/7.1\r\nHost: x\r\n\r\n", 505, "HTTP"),
+    "a body declared over the cap": (b"POST /model/predict HTTP/1.1\r\nHost: x\r\n"
+                                     b"Content-Length: 9000000\r\n\r\n", 413, "MAX_UPLOAD_BYTES"),
+}
+
+
+@pytest.mark.parametrize("case", PROTOCOL_ERRORS)
+def test_errors_of_the_stack_itself_are_json_that_says_what_to_fix(front, case):
+    request, code, hint = PROTOCOL_ERRORS[case]
+    status, headers, body = parse(exchange(front, request))
+    assert status == code
+    assert headers["Content-Type"] == "application/json"
+    answer = json.loads(body)
+    assert answer["status"] == "error" and hint in answer["message"]
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])
+
+
+def test_errors_of_the_stack_on_v2_paths_have_the_protocols_shape(front):
+    request = b"GET /v2/models/mnist HTTP/1.1\r\nHost: x\r\n" + BIG_HEADER + b"\r\n"
+    status, _, body = parse(exchange(front, request))
+    assert status == 431
+    assert set(json.loads(body)) == {"error"}
+
+
+def test_the_fronts_own_answers_carry_the_apps_json_headers(front):
+    made_by_app = parse(exchange(front, b"GET /model/metadata HTTP/1.1\r\nHost: x\r\n"
+                                        b"Connection: close\r\n\r\n"))[1]
+    made_by_front = parse(exchange(front, b"GET /x HTTP/7.1\r\nHost: x\r\n\r\n"))[1]
+    for name in HEADERS_OF_JSON:
+        assert made_by_front[name] == made_by_app[name], name
+
+
+def request_id(front, headers):
+    connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
+    connection.request("GET", "/model/metadata", headers=headers)
+    with connection.getresponse() as response:
+        return response.getheader("X-Request-ID")
+
+
+def test_a_request_id_is_the_clients_or_one_id_for_front_and_app(front):
+    assert request_id(front, {"X-Request-ID": "trace-42.a_b"}) == "trace-42.a_b"
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id(front, {"X-Request-ID": "not valid!"}))
+    refused = b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Request-ID: trace-43\r\n"
+    assert parse(exchange(front, refused + BIG_HEADER + b"\r\n"))[1]["X-Request-ID"] == "trace-43"
+
+
+# ----------------------------------------------------------------------------- connections
+
+def test_pipelined_requests_each_get_their_answer_in_order(front):
+    first = b"GET /model/metadata HTTP/1.1\r\nHost: x\r\n\r\n"
+    second = b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with connect(front) as sock:
+        sock.sendall(first + second)
+        answer = read_all(sock)
+    assert answer.count(b"HTTP/1.1 200 OK") == 2
+    assert answer.index(b'"id": "max-mnist"') < answer.index(b'{"live": true}')
+
+
+def test_one_connection_is_kept_for_many_requests(front):
+    connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
+    connection.connect()
+    sock = connection.sock
+    body, content_type = encode_multipart(DIGIT)
+    for _ in range(5):
+        connection.request("POST", PREDICT, body=body, headers={"Content-Type": content_type})
+        response = connection.getresponse()
+        assert response.status == 200 and not response.will_close
+        response.read()
+    assert connection.sock is sock  # never reopened
+
+
+def test_idle_and_slow_connections_leave_the_workers_to_real_clients(front):
+    """Far more stalled connections than workers, held past WORKER_TIMEOUT."""
+    stalled = [connect(front) for _ in range(16)]  # idle: send nothing
+    for sock in [connect(front) for _ in range(4)]:  # slowloris: headers never end
+        sock.sendall(b"GET /model/metadata HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+        stalled.append(sock)
+    for sock in [connect(front) for _ in range(4)]:  # slow body: a promise never kept
+        sock.sendall(b"POST /model/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                     b"Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n")
+        stalled.append(sock)
+    try:
+        body, content_type = encode_multipart(DIGIT)
+        started = time.monotonic()
+        while time.monotonic() - started < WORKER_TIMEOUT + 1:
+            connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=3)
+            connection.request("POST", PREDICT, body=body, headers={"Content-Type": content_type})
+            assert connection.getresponse().status == 200
+            connection.close()
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_slow_steady_upload_outlives_the_worker_timeout(front):
+    """About 270 KB at 50 KB/s: longer than WORKER_TIMEOUT, which gunicorn alone would kill."""
+    from PIL import Image
+    photo = Image.open(ROOT / "samples" / "7_photo.jpg").convert("RGB")
+    large = encode(photo.resize((photo.width * 4, photo.height * 4)), "JPEG", quality=100)
+    data = upload([("photo.jpg", large)])
+    assert len(data) > 250_000
+    rate, started = 50_000, time.monotonic()
+    with connect(front) as sock:
+        for offset in range(0, len(data), rate // 10):
+            time.sleep(max(0.0, started + offset / rate - time.monotonic()))
+            sock.sendall(data[offset:offset + rate // 10])
+        answer = read_all(sock)
+    assert time.monotonic() - started > WORKER_TIMEOUT
+    status, _, body = parse(answer)
+    assert status == 200, body
+    assert json.loads(body)["predictions"][0]["prediction"] == 7
+
+
+def test_probes_answer_within_a_second_while_every_worker_is_busy(front):
+    batch = upload(heavy_batch())
+    answered = []
+    end = time.monotonic() + 4
+
+    def keep_busy():
+        while time.monotonic() < end:
+            answered.append(parse(exchange(front, batch))[0])
+
+    clients = [threading.Thread(target=keep_busy) for _ in range(8)]
+    for client in clients:
+        client.start()
+    time.sleep(0.5)
+    try:
+        for _ in range(6):
+            for probe in ("/v2/health/ready", "/v2/health/live"):
+                connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=1)
+                connection.request("GET", probe)  # a timeout past 1 s raises
+                assert connection.getresponse().status == 200
+                connection.close()
+            time.sleep(0.3)
+    finally:
+        for client in clients:
+            client.join()
+    assert answered and set(answered) == {200}
+
+
+# ----------------------------------------------------------------------------- stopping
+
+def test_sigterm_answers_every_request_already_accepted_then_exits():
+    server = Server(serve_command(), env={"WORKERS": "2"})
+    try:
+        whole, single = upload(heavy_batch()), upload(DIGIT)
+        half = len(single) // 2
+        socks = [connect(server) for _ in range(8)]
+        for sock in socks[:5]:
+            sock.sendall(whole)
+        for sock in socks[5:]:
+            sock.sendall(single[:half])
+        time.sleep(0.3)
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        for sock in socks[5:]:  # accepted before the signal: their bodies may still come
+            sock.sendall(single[half:])
+        assert [parse(read_all(sock, 30))[0] for sock in socks] == [200] * 8
+        assert server.process.wait(30) == 0
+        with pytest.raises(OSError):  # stopped listening
+            connect(server, timeout=2)
+    finally:
+        server.stop()
+
+
+def test_when_gunicorn_dies_the_whole_server_exits_with_an_error():
+    server = Server(serve_command(), env={"WORKERS": "1"})
+    try:
+        (gunicorn,) = [pid for pid in children(server.process.pid)
+                       if b"gunicorn" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()]
+        subprocess.run(["kill", "-KILL", str(gunicorn)], check=True)
+        assert server.process.wait(30) == 1
+        assert "gunicorn exited" in server.output()
+    finally:
+        server.stop()
+
+
+def test_without_nginx_it_says_how_to_install_it():
+    result = subprocess.run([sys.executable, "serve.py"], cwd=ROOT, capture_output=True,
+                            text=True, env={"NGINX": "/nonexistent/nginx", "PATH": "/usr/bin"},
+                            timeout=30)
+    assert result.returncode != 0
+    assert "apt-get install nginx" in result.stderr
