@@ -15,6 +15,7 @@ cell's median round, with the spread of the rounds beside it. Each run is BENCH_
 that for the slow baseline) after a one-second warm-up; about ten minutes in all by default.
 
     python -m bench.serving [--seconds 4] [--rounds 3] [--no-baseline] [--upper-bound]
+                            [--without-front]
 
 WORKERS and THREADS in the environment reach gunicorn.conf.py as they do for `make run`.
 """
@@ -231,6 +232,25 @@ def verdicts(runs, servers):
     return "\n".join(lines)
 
 
+def figures_at_8(runs, name):
+    """One server's figures at c=8: medians over the rounds, the ratio within each round."""
+    cells = median_runs(runs[name])
+    return {"metadata req/s": f"{cells['metadata', 8]['rps']:.0f}",
+            "predict (1 image) req/s": f"{cells['predict 1', 8]['rps']:.0f}",
+            "its p99 ms": f"{cells['predict 1', 8]['p99']:.1f}",
+            "predict / metadata":
+                f"{round_ratio(runs[name]['predict 1', 8], runs[name]['metadata', 8]):.0%}",
+            f"batch of {BATCH} images/s": f"{cells[f'predict {BATCH}', 8]['rps'] * BATCH:.0f}"}
+
+
+def front_cost(runs, servers):
+    """Ours (nginx in front) next to gunicorn alone, measured in the same rounds."""
+    ours, alone = figures_at_8(runs, "ours"), figures_at_8(runs, "alone")
+    return ("- without the front (gunicorn alone, same rounds), at c=8: "
+            + ", ".join(f"{label} {alone[label]} (ours {ours[label]})" for label in alone)
+            + f"; start to first prediction {servers['alone'].start_seconds:.1f} s")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 4)),
@@ -242,6 +262,9 @@ def main(argv=None):
     parser.add_argument("--upper-bound", action="store_true",
                         help="also serve bench/upper_bound.py (no normalisation) and print its "
                              "predict/metadata ratio: the most any normalisation could reach")
+    parser.add_argument("--without-front", action="store_true",
+                        help="also serve gunicorn alone, without nginx in front, and print its "
+                             "figures at c=8: what the front costs, measured in the same rounds")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="max-mnist-bench-"))
@@ -259,6 +282,9 @@ def main(argv=None):
     if args.upper_bound:
         commands["bound"] = (commands["ours"][0] + ["bench.upper_bound:create_app()"],
                              args.seconds)
+    if args.without_front:
+        commands["alone"] = ([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                              "app:create_app()"], args.seconds)
     if not args.no_baseline:
         commands["baseline"] = ([sys.executable, "-m", "bench.baseline_app"], 2 * args.seconds)
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
@@ -284,6 +310,8 @@ def main(argv=None):
         print(f"- {name}: start to first prediction {server.start_seconds:.1f} s, "
               f"peak total RSS {server.peak_rss / 2**20:.0f} MiB")
     print(verdicts(runs, servers))
+    if "alone" in runs:
+        print(front_cost(runs, servers))
     if "bound" in runs:
         print("- upper bound (bench/upper_bound.py, no normalisation): predict (1 image) / "
               "metadata throughput at c=8: "

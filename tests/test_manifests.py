@@ -6,6 +6,7 @@ its predictor's pod part is validated as a PodSpec, the KServe part is checked f
 """
 import copy
 import re
+import runpy
 
 import pytest
 import yaml
@@ -144,3 +145,19 @@ def test_service_and_autoscaler_point_at_the_deployment():
     assert metric["resource"]["name"] == "cpu"
     replicas = deployment["spec"]["replicas"]
     assert hpa["spec"]["minReplicas"] <= replicas <= hpa["spec"]["maxReplicas"]
+
+
+@pytest.mark.parametrize("spec", [pytest.param(spec, id=where) for where, spec in pod_specs()])
+def test_the_grace_period_covers_the_prestop_pause_and_the_drain(spec):
+    """After preStop, SIGTERM drains: nginx gets at most WORKER_TIMEOUT (its
+    worker_shutdown_timeout), then gunicorn at most its graceful_timeout; all of that must end
+    before the kubelet kills the pod."""
+    (container,) = spec["containers"]
+    *sleep, pause = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert sleep == ["sleep"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    gunicorn = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    drain = int(env.get("WORKER_TIMEOUT", gunicorn["timeout"])) + gunicorn["graceful_timeout"]
+    assert spec["terminationGracePeriodSeconds"] >= int(pause) + drain
+    for probe in ("readinessProbe", "livenessProbe"):  # nginx answers them: no queueing
+        assert container[probe]["timeoutSeconds"] == 1
