@@ -59,6 +59,9 @@ def find_nginx():
 
 
 def listen_address(host, port):
+    """nginx's listen address; "::" takes IPv4 too, as gunicorn's does."""
+    if host == "::":
+        return f"[::]:{port} ipv6only=off"
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
@@ -101,10 +104,10 @@ def start(command, env=None):
                             process_group=0)
 
 
-def wait_for_socket(path, gunicorn):
+def wait_for_socket(path, gunicorn, stopping):
     deadline = time.monotonic() + START_SECONDS
     while not path.exists():
-        if gunicorn.poll() is not None or time.monotonic() > deadline:
+        if gunicorn.poll() is not None or stopping.is_set() or time.monotonic() > deadline:
             return False
         time.sleep(0.02)
     return True
@@ -133,8 +136,10 @@ def serve(settings, run_dir, app):
                       "--bind", f"unix:{socket_path}", *GUNICORN_BEHIND_NGINX,
                       app],
                      {READY_FILE_VARIABLE: str(run_dir / "ready")})
-    if not wait_for_socket(socket_path, gunicorn):
+    if not wait_for_socket(socket_path, gunicorn, stopping):
         stop(gunicorn, signal.SIGTERM, 15)
+        if stopping.is_set():
+            return 0
         print("serve.py: gunicorn stopped before it listened; its log is above",
               file=sys.stderr)
         return gunicorn.returncode or 1
