@@ -17,7 +17,10 @@ import time
 import pytest
 
 from client.cli import encode_multipart
-from tests.helpers import ROOT, Server, children, encode, sample, serve_command
+from harness import ROOT
+from harness.images import encode
+from harness.processes import Server, children, serve_command
+from tests.builders import sample
 
 WORKER_TIMEOUT = 4  # short, so the slow upload below outlives it in a few seconds
 PREDICT = "/model/predict"
