@@ -154,8 +154,12 @@ def measure(servers, scenarios, rounds):
                 for name, path, script in scenarios:
                     wrk(server.url + path, concurrency, 1, script)
                     wait_idle(server.process.pid)
+                    cpu = tree_cpu(server.process.pid)
                     run = wrk(server.url + path, concurrency, seconds, script)
                     wait_idle(server.process.pid)
+                    served = run["rps"] * seconds  # CPU of the whole tree: front included
+                    run["cpu_ms"] = 1e3 * (tree_cpu(server.process.pid) - cpu) / served \
+                        if served else float("nan")
                     results[server.name].setdefault((name, concurrency), []).append(run)
                     print(f"  round {round_number} {server.name:8} {name:14} c={concurrency:<3} "
                           f"{run['rps']:9.1f} req/s", file=sys.stderr)
@@ -238,6 +242,8 @@ def figures_at_8(runs, name):
     return {"metadata req/s": f"{cells['metadata', 8]['rps']:.0f}",
             "predict (1 image) req/s": f"{cells['predict 1', 8]['rps']:.0f}",
             "its p99 ms": f"{cells['predict 1', 8]['p99']:.1f}",
+            "server CPU ms per metadata request": f"{cells['metadata', 8]['cpu_ms']:.2f}",
+            "per predict (1 image) request": f"{cells['predict 1', 8]['cpu_ms']:.2f}",
             "predict / metadata":
                 f"{round_ratio(runs[name]['predict 1', 8], runs[name]['metadata', 8]):.0%}",
             f"batch of {BATCH} images/s": f"{cells[f'predict {BATCH}', 8]['rps'] * BATCH:.0f}"}

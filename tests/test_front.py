@@ -5,6 +5,7 @@ SIGTERM drains every request already accepted.
 """
 import http.client
 import json
+import os
 import pathlib
 import re
 import signal
@@ -15,6 +16,7 @@ import threading
 import time
 
 import pytest
+from PIL import Image
 
 from client.cli import encode_multipart
 from harness import ROOT
@@ -95,7 +97,6 @@ DIGIT = [("7.png", sample("7_mnist_style.png"))]
 
 def heavy_batch():
     """16 large photos of a 7: a few hundred milliseconds of a worker's time."""
-    from PIL import Image
     photo = Image.open(ROOT / "samples" / "7_photo.jpg").convert("RGB")
     large = encode(photo.resize((photo.width * 4, photo.height * 4)), "JPEG", quality=95)
     return [(f"{index}.jpg", large) for index in range(16)]
@@ -206,7 +207,6 @@ def test_idle_and_slow_connections_leave_the_workers_to_real_clients(front):
 
 def test_a_slow_steady_upload_outlives_the_worker_timeout(front):
     """About 270 KB at 50 KB/s: longer than WORKER_TIMEOUT, which gunicorn alone would kill."""
-    from PIL import Image
     photo = Image.open(ROOT / "samples" / "7_photo.jpg").convert("RGB")
     large = encode(photo.resize((photo.width * 4, photo.height * 4)), "JPEG", quality=100)
     data = upload([("photo.jpg", large)])
@@ -280,7 +280,7 @@ def test_when_gunicorn_dies_the_whole_server_exits_with_an_error():
     try:
         (gunicorn,) = [pid for pid in children(server.process.pid)
                        if b"gunicorn" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()]
-        subprocess.run(["kill", "-KILL", str(gunicorn)], check=True)
+        os.kill(gunicorn, signal.SIGKILL)
         assert server.process.wait(30) == 1
         assert "gunicorn exited" in server.output()
     finally:
