@@ -49,6 +49,13 @@ SETTINGS = {
 }
 
 
+def browser_url(host, port):
+    """The base URL a browser on this machine opens for a server listening on host:port (the
+    loopback address when it listens on all interfaces)."""
+    host = {ALL_INTERFACES: "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def image_limits(settings=None):
     """The image limits as the keyword arguments core.pipeline and ModelWrapper take; the defaults
     unless `settings` (from `from_env`) says otherwise."""

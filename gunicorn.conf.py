@@ -60,11 +60,9 @@ def when_ready(server):
     """Once bound, say where to point a browser: the drawing page and the API's Swagger UI
     (on this machine's loopback address when listening on all interfaces)."""
     for listener in server.LISTENERS:
-        address = listener.sock.getsockname()
         if listener.sock.family not in (socket.AF_INET, socket.AF_INET6):
-            continue  # a unix socket has no URL a browser can open
-        host = {_config.ALL_INTERFACES: "127.0.0.1", "::": "::1"}.get(address[0], address[0])
-        base = f"http://{f'[{host}]' if ':' in host else host}:{address[1]}"
+            continue  # a unix socket has no URL a browser can open (serve.py says nginx's)
+        base = _config.browser_url(*listener.sock.getsockname()[:2])
         server.log.info("Drawing page: %s/app/", base)
         server.log.info("API and Swagger UI: %s/", base)
 

@@ -146,6 +146,10 @@ def serve(settings, run_dir, app):
     # connections nginx accepts meanwhile wait at the socket until a worker has the model
     nginx = start([find_nginx(), "-p", str(run_dir), "-c", str(config_path), "-e", "stderr",
                    "-g", "daemon off; master_process on;"])
+    base = config.browser_url(settings["HOST"], settings["PORT"])
+    print(f"serve.py: nginx on {listen_address(settings['HOST'], settings['PORT'])} in front of "
+          f"gunicorn\nDrawing page: {base}/app/\nAPI and Swagger UI: {base}/", file=sys.stderr,
+          flush=True)
     while not stopping.wait(0.2):
         if nginx.poll() is not None or gunicorn.poll() is not None:
             break

@@ -34,7 +34,8 @@ def service(wrapper):
 
 @pytest.fixture(scope="session")
 def server():
-    """The real service under gunicorn, as `make run` starts it, on a free loopback port."""
+    """The real service under gunicorn alone (what `make run` puts behind nginx, see
+    tests/test_front.py), on a free loopback port."""
     running = Server(gunicorn_command(workers=1))
     yield running
     running.stop()

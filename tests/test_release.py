@@ -76,8 +76,7 @@ def test_the_serving_venv_holds_no_tensorflow_keras_or_h5py(serve_python):
 
 
 def test_the_serving_venv_serves_a_prediction(serve_python):
-    server = Server([serve_python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--workers", "1",
-                     "app:create_app()"])
+    server = Server([serve_python, "serve.py"], env={"WORKERS": "1"})  # as `make run` serves
     try:
         answer = requests.post(server.url + "/model/predict", timeout=30,
                                files={"image": ("7.png", sample("7_mnist_style.png"))})
