@@ -39,6 +39,7 @@ from PIL import Image
 
 from bench.serving import RunningServer, multipart
 from client.cli import encode_multipart
+from harness.raw_http import connect, exchange, parse, read_all, whole_post
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DIGIT = ROOT / "samples" / "7_mnist_style.png"
@@ -72,51 +73,19 @@ def large_photo(kilobytes, scale):
     return out.getvalue()
 
 
-def upload(path, files):
-    """A whole POST of `files` ([(name, bytes)]) to `path`, as bytes on the wire."""
-    body, content_type = encode_multipart(files)
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    return head + body
-
-
-# ----------------------------------------------------------------------------- raw HTTP
-
-def read_all(sock, timeout):
-    """Everything the server sends until it closes, or until `timeout` seconds pass."""
-    sock.settimeout(timeout)
-    answer = b""
-    try:
-        while chunk := sock.recv(65536):
-            answer += chunk
-    except OSError:
-        pass
-    return answer
-
-
-def exchange(port, data, timeout=10.0):
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        try:
-            sock.sendall(data)
-        except OSError:
-            pass
-        return read_all(sock, timeout)
-
+# ----------------------------------------------------------------------------- HTTP
 
 def status(answer):
-    """The status code of a raw HTTP answer, or None when there was none."""
-    parts = answer.split(b" ", 2)
-    return int(parts[1]) if answer.startswith(b"HTTP/1.") and len(parts) > 1 else None
+    return parse(answer)[0]
 
 
 def describe(answer):
     """'413 JSON', '414 HTML', 'no answer' ..."""
-    if status(answer) is None:
+    code, headers, _ = parse(answer)
+    if code is None:
         return "no answer" if not answer else "not HTTP"
-    head, _, body = answer.partition(b"\r\n\r\n")
-    kind = next((name for marker, name in ((b"application/json", "JSON"), (b"text/html", "HTML"))
-                 if marker in head.lower()), "other")
-    return f"{status(answer)} {kind}"
+    kind = headers.get("Content-Type", "").split(";")[0]
+    return f"{code} " + {"application/json": "JSON", "text/html": "HTML"}.get(kind, kind)
 
 
 def timed_request(port, method, path, body=None, headers=None, timeout=CLIENT_TIMEOUT):
@@ -160,7 +129,7 @@ class Attackers:
                               b"Content-Type: multipart/form-data; boundary=b\r\n"
                               b"Content-Length: 1000000\r\n\r\n--b\r\n"}[kind]
         try:
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+            sock = connect(self.port, timeout=2)
             sock.sendall(first)
             return sock
         except OSError:
@@ -235,9 +204,9 @@ def hold(server, seconds):
 
 def slow_upload(server, photo, rate):
     """One photo sent at `rate` bytes/s, evenly; the answer and how long it all took."""
-    data = upload("/model/predict", [("photo.jpg", photo)])
+    data = whole_post([("photo.jpg", photo)])
     started, sent = time.monotonic(), 0
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock = connect(server.port)
     try:
         while sent < len(data):
             due = started + sent / rate
@@ -275,8 +244,10 @@ def protocol_errors(server):
 
 def pipelining(server):
     request = b"GET /model/metadata HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    answer = exchange(server.port, request + request.replace(b"\r\n\r\n",
-                                                             b"\r\nConnection: close\r\n\r\n"))
+    last = request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+    with connect(server.port) as sock:
+        sock.sendall(request + last)
+        answer = read_all(sock)
     kept, connection = 0, http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
     for _ in range(20):
         connection.request("GET", "/model/metadata")
@@ -323,12 +294,12 @@ def probes_under_load(server, batch, seconds=12):
 
 def drain(server, batch):
     """Requests in flight when SIGTERM arrives: all answered? And how long the stop took."""
-    whole = upload("/model/predict", batch)
-    single = upload("/model/predict", [("7.png", DIGIT.read_bytes())])
+    whole = whole_post(batch)
+    single = whole_post([("7.png", DIGIT.read_bytes())])
     half = len(single) // 2
     socks = []
     for data in [whole] * DRAIN_WHOLE + [single[:half]] * DRAIN_HALF:
-        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock = connect(server.port)
         sock.sendall(data)
         socks.append(sock)
     time.sleep(0.3)

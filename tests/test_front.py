@@ -9,7 +9,6 @@ import os
 import pathlib
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from client.cli import encode_multipart
 from harness import ROOT
 from harness.images import encode
 from harness.processes import Server, children, serve_command
+from harness.raw_http import connect, exchange, parse, read_all, whole_post
 from tests.builders import sample
 
 WORKER_TIMEOUT = 4  # short, so the slow upload below outlives it in a few seconds
@@ -36,60 +36,6 @@ def front():
     running = Server(serve_command(), env={"WORKERS": "2", "WORKER_TIMEOUT": str(WORKER_TIMEOUT)})
     yield running
     running.stop()
-
-
-# ----------------------------------------------------------------------------- raw HTTP
-
-def connect(server, timeout=10):
-    return socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
-
-
-def read_all(sock, timeout=10):
-    """What the server sends until it closes the connection (or `timeout` passes)."""
-    sock.settimeout(timeout)
-    answer = b""
-    try:
-        while chunk := sock.recv(65536):
-            answer += chunk
-    except OSError:
-        pass
-    return answer
-
-
-def read_answer(sock, timeout=10):
-    """One whole answer (its head and Content-Length bytes of body), not waiting for a close."""
-    sock.settimeout(timeout)
-    answer = b""
-    while True:
-        head, found, body = answer.partition(b"\r\n\r\n")
-        length = re.search(rb"\r\ncontent-length: *(\d+)", head, re.I)
-        if found and len(body) >= (int(length.group(1)) if length else 0):
-            return answer
-        chunk = sock.recv(65536)
-        if not chunk:
-            return answer
-        answer += chunk
-
-
-def exchange(server, data):
-    with connect(server) as sock:
-        sock.sendall(data)
-        return read_answer(sock)
-
-
-def parse(answer):
-    """(status, {header: value}, body) of one raw HTTP answer."""
-    head, _, body = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split()[1]), headers, body
-
-
-def upload(files, path=PREDICT):
-    """A whole POST of `files` as bytes on the wire (the connection closes after the answer)."""
-    body, content_type = encode_multipart(files)
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
 
 
 DIGIT = [("7.png", sample("7_mnist_style.png"))]
@@ -120,7 +66,7 @@ PROTOCOL_ERRORS = {
 @pytest.mark.parametrize("case", PROTOCOL_ERRORS)
 def test_errors_of_the_stack_itself_are_json_that_says_what_to_fix(front, case):
     request, code, hint = PROTOCOL_ERRORS[case]
-    status, headers, body = parse(exchange(front, request))
+    status, headers, body = parse(exchange(front.port, request))
     assert status == code
     assert headers["Content-Type"] == "application/json"
     answer = json.loads(body)
@@ -130,15 +76,15 @@ def test_errors_of_the_stack_itself_are_json_that_says_what_to_fix(front, case):
 
 def test_errors_of_the_stack_on_v2_paths_have_the_protocols_shape(front):
     request = b"GET /v2/models/mnist HTTP/1.1\r\nHost: x\r\n" + BIG_HEADER + b"\r\n"
-    status, _, body = parse(exchange(front, request))
+    status, _, body = parse(exchange(front.port, request))
     assert status == 431
     assert set(json.loads(body)) == {"error"}
 
 
 def test_the_fronts_own_answers_carry_the_apps_json_headers(front):
-    made_by_app = parse(exchange(front, b"GET /model/metadata HTTP/1.1\r\nHost: x\r\n"
+    made_by_app = parse(exchange(front.port, b"GET /model/metadata HTTP/1.1\r\nHost: x\r\n"
                                         b"Connection: close\r\n\r\n"))[1]
-    made_by_front = parse(exchange(front, b"GET /x HTTP/7.1\r\nHost: x\r\n\r\n"))[1]
+    made_by_front = parse(exchange(front.port, b"GET /x HTTP/7.1\r\nHost: x\r\n\r\n"))[1]
     for name in HEADERS_OF_JSON:
         assert made_by_front[name] == made_by_app[name], name
 
@@ -154,7 +100,8 @@ def test_a_request_id_is_the_clients_or_one_id_for_front_and_app(front):
     assert request_id(front, {"X-Request-ID": "trace-42.a_b"}) == "trace-42.a_b"
     assert re.fullmatch(r"[0-9a-f]{32}", request_id(front, {"X-Request-ID": "not valid!"}))
     refused = b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Request-ID: trace-43\r\n"
-    assert parse(exchange(front, refused + BIG_HEADER + b"\r\n"))[1]["X-Request-ID"] == "trace-43"
+    headers = parse(exchange(front.port, refused + BIG_HEADER + b"\r\n"))[1]
+    assert headers["X-Request-ID"] == "trace-43"  # on nginx's own 431
 
 
 # ----------------------------------------------------------------------------- connections
@@ -162,7 +109,7 @@ def test_a_request_id_is_the_clients_or_one_id_for_front_and_app(front):
 def test_pipelined_requests_each_get_their_answer_in_order(front):
     first = b"GET /model/metadata HTTP/1.1\r\nHost: x\r\n\r\n"
     second = b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    with connect(front) as sock:
+    with connect(front.port) as sock:
         sock.sendall(first + second)
         answer = read_all(sock)
     assert answer.count(b"HTTP/1.1 200 OK") == 2
@@ -184,11 +131,11 @@ def test_one_connection_is_kept_for_many_requests(front):
 
 def test_idle_and_slow_connections_leave_the_workers_to_real_clients(front):
     """Far more stalled connections than workers, held past WORKER_TIMEOUT."""
-    stalled = [connect(front) for _ in range(16)]  # idle: send nothing
-    for sock in [connect(front) for _ in range(4)]:  # slowloris: headers never end
+    stalled = [connect(front.port) for _ in range(16)]  # idle: send nothing
+    for sock in [connect(front.port) for _ in range(4)]:  # slowloris: headers never end
         sock.sendall(b"GET /model/metadata HTTP/1.1\r\nHost: x\r\nX-Slow: a")
         stalled.append(sock)
-    for sock in [connect(front) for _ in range(4)]:  # slow body: a promise never kept
+    for sock in [connect(front.port) for _ in range(4)]:  # slow body: a promise never kept
         sock.sendall(b"POST /model/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
                      b"Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n")
         stalled.append(sock)
@@ -209,10 +156,10 @@ def test_a_slow_steady_upload_outlives_the_worker_timeout(front):
     """About 270 KB at 50 KB/s: longer than WORKER_TIMEOUT, which gunicorn alone would kill."""
     photo = Image.open(ROOT / "samples" / "7_photo.jpg").convert("RGB")
     large = encode(photo.resize((photo.width * 4, photo.height * 4)), "JPEG", quality=100)
-    data = upload([("photo.jpg", large)])
+    data = whole_post([("photo.jpg", large)])
     assert len(data) > 250_000
     rate, started = 50_000, time.monotonic()
-    with connect(front) as sock:
+    with connect(front.port) as sock:
         for offset in range(0, len(data), rate // 10):
             time.sleep(max(0.0, started + offset / rate - time.monotonic()))
             sock.sendall(data[offset:offset + rate // 10])
@@ -224,13 +171,13 @@ def test_a_slow_steady_upload_outlives_the_worker_timeout(front):
 
 
 def test_probes_answer_within_a_second_while_every_worker_is_busy(front):
-    batch = upload(heavy_batch())
+    batch = whole_post(heavy_batch())
     answered = []
     end = time.monotonic() + 4
 
     def keep_busy():
         while time.monotonic() < end:
-            answered.append(parse(exchange(front, batch))[0])
+            answered.append(parse(exchange(front.port, batch))[0])
 
     clients = [threading.Thread(target=keep_busy) for _ in range(8)]
     for client in clients:
@@ -255,9 +202,9 @@ def test_probes_answer_within_a_second_while_every_worker_is_busy(front):
 def test_sigterm_answers_every_request_already_accepted_then_exits():
     server = Server(serve_command(), env={"WORKERS": "2"})
     try:
-        whole, single = upload(heavy_batch()), upload(DIGIT)
+        whole, single = whole_post(heavy_batch()), whole_post(DIGIT)
         half = len(single) // 2
-        socks = [connect(server) for _ in range(8)]
+        socks = [connect(server.port) for _ in range(8)]
         for sock in socks[:5]:
             sock.sendall(whole)
         for sock in socks[5:]:
@@ -270,7 +217,7 @@ def test_sigterm_answers_every_request_already_accepted_then_exits():
         assert [parse(read_all(sock, 30))[0] for sock in socks] == [200] * 8
         assert server.process.wait(30) == 0
         with pytest.raises(OSError):  # stopped listening
-            connect(server, timeout=2)
+            connect(server.port, timeout=2)
     finally:
         server.stop()
 
