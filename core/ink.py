@@ -64,19 +64,23 @@ def find_ink(greys):
     All images of the stack are analysed at once, on copies averaged down to ANALYSIS_SIDE
     (cheap, and noise averages out)."""
     factor = math.ceil(max(greys[0].shape) / ANALYSIS_SIDE)
-    coarse = np.asarray([box_downscale(grey, factor) for grey in greys])
+    coarse = np.asarray([box_downscale(grey, factor) for grey in greys]) if len(greys) > 1 \
+        else box_downscale(greys[0], factor)[None]  # one image: no copy into a stack
     sign, paper = polarity(coarse)
-    bright = sign * (coarse - paper)
-    level = background(bright)
-    residual = bright - level
+    residual = coarse - paper  # ink bright on dark...
+    residual *= sign
+    level = background(residual)
+    residual -= level  # ...and the paper's level taken away
     ink = np.maximum(residual, 0.0)
     contrast = ink.reshape(len(ink), -1).max(axis=1)
     noise = noise_level(residual)
     thresholds = otsu_threshold(ink, contrast)
     masks = ink > thresholds.astype(np.float32)[:, None, None]
-    counts = masks.reshape(len(masks), -1).sum(axis=1)
-    tops, bottoms = ink_bounds(masks, axis=2)
-    lefts, rights = ink_bounds(masks, axis=1)
+    rows = masks.view(np.uint8).sum(axis=2, dtype=np.int32)
+    columns = masks.view(np.uint8).sum(axis=1, dtype=np.int32)
+    counts = rows.sum(axis=1)
+    tops, bottoms = ink_bounds(rows)
+    lefts, rights = ink_bounds(columns)
     found = []
     for index in range(len(greys)):
         if float(contrast[index]) < max(MIN_CONTRAST, NOISE_RATIO * float(noise[index])):
@@ -110,8 +114,8 @@ def cut(grey, where):
         mask = ink > where.threshold
         if not mask.any():
             raise NoDigitFound(TOO_LITTLE_INK)
-        (top,), (bottom,) = ink_bounds(mask[None], axis=2)
-        (left,), (right,) = ink_bounds(mask[None], axis=1)
+        (top,), (bottom,) = ink_bounds(mask.sum(axis=1)[None])
+        (left,), (right,) = ink_bounds(mask.sum(axis=0)[None])
     return Ink(ink[top:bottom, left:right], mask[top:bottom, left:right], where.threshold)
 
 
@@ -149,7 +153,7 @@ def background(ink, cells=BACKGROUND_CELLS):
     if flat.all():  # evenly lit (every digital drawing): nothing to flatten
         return levels[:, :1, :1]
     lit = resize(_neighbourhood_min(levels), width, height)
-    return np.where(flat[:, None, None], levels[:, :1, :1], lit)
+    return lit if not flat.any() else np.where(flat[:, None, None], levels[:, :1, :1], lit)
 
 
 def _neighbourhood_min(levels):
@@ -187,10 +191,10 @@ def otsu_threshold(values, highest):
     return (np.argmax(between, axis=1) + 1) * width
 
 
-def ink_bounds(masks, axis, trim=0.002):
-    """Per mask of an [n, h, w] stack, the first and last index holding ink along `axis` (2:
-    rows, 1: columns), ignoring stray specks at the tails."""
-    profile = np.cumsum(masks.sum(axis=axis), axis=1, dtype=np.float64)
+def ink_bounds(counts, trim=0.002):
+    """Per row of [n, length] ink counts (a stack of masks summed across rows or columns), the
+    first index holding ink and the one past the last, ignoring stray specks at the tails."""
+    profile = np.cumsum(counts, axis=1, dtype=np.float64)
     total = profile[:, -1:]
     # the profile never falls and ends at the total: the first index past a level is where
     # searchsorted would put it, row by row (all-empty masks give 0 and are refused anyway)

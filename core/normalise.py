@@ -15,14 +15,15 @@ def match_stroke(ink):
     with thin pen lines thickened to MNIST's stroke width."""
     strong = float(percentile_rows(ink.levels[ink.mask].reshape(1, -1), 0.9)[0])
     half = ink.threshold / 2
-    soft = np.clip((ink.levels - half) / max(strong - half, 1e-6), 0.0, 1.0)
+    soft = (ink.levels - half) / max(strong - half, 1e-6)
+    soft.clip(0.0, 1.0, out=soft)
     height, width = soft.shape
     longest = max(height, width)
     if longest > STROKE_SIDE:
         scale = STROKE_SIDE / longest
-        soft = np.clip(resize(soft, max(1, round(width * scale)), max(1, round(height * scale))),
-                       0.0, 1.0)
-        soft = soft / max(float(soft.max()), 1e-6)
+        soft = resize(soft, max(1, round(width * scale)), max(1, round(height * scale)))
+        soft.clip(0.0, 1.0, out=soft)
+        soft /= max(float(soft.max()), 1e-6)
     mask = soft > 0.5
     area = float(np.count_nonzero(mask))
     edges = float(np.count_nonzero(mask[1:] != mask[:-1]) +
@@ -40,7 +41,8 @@ def fit_box(soft):
     height, width = soft.shape
     scale = DIGIT_BOX / max(height, width)
     small = resize(soft, max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.clip(small / max(float(small.max()), 1e-6), 0.0, 1.0)
+    small /= max(float(small.max()), 1e-6)
+    return small.clip(0.0, 1.0, out=small)
 
 
 def centre_by_mass(digit):
