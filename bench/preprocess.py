@@ -9,6 +9,12 @@ one model call for one digit and for a batch of 64, on each runtime given (by de
 served LiteRT file and the Keras .h5 it was converted from).
 Prints the median and best wall time and the CPU time per call in milliseconds; nothing is
 asserted. On a shared machine compare only numbers from the same run.
+
+After the stages and before the models, the two pre-processing goals for the 400x400 JPEG,
+measured interleaved (round after
+round of: normalise, the whole upload, decode, one LiteRT inference) as median CPU times:
+normalising the decoded photo (grey and everything after) against its 0.25 ms, and the whole
+`digit_from_upload` against twice one inference plus the decode.
 """
 import argparse
 import io
@@ -101,8 +107,50 @@ def main(argv=None):
 
     models = args.model or [str(ROOT / "assets" / name)
                             for name in ("mnist_cnn.tflite", "mnist_cnn.h5")]
+    lite = [model for model in models
+            if model.endswith(".tflite") and pathlib.Path(model).is_file()]
+    if lite:  # before any TensorFlow is loaded into this process
+        goals(uploads()["400x400 photo JPEG"], lite[0], args.repeat)
     for model in models:
         time_inference(model, args.repeat)
+
+
+def cpu_per_call(function, calls):
+    """CPU milliseconds per call over `calls` calls in a row."""
+    started = time.process_time()
+    for _ in range(calls):
+        function()
+    return (time.process_time() - started) * 1000 / calls
+
+
+def goals(data, model, repeat, rounds=15):
+    """The pre-processing goals for one upload, as median CPU times of interleaved rounds."""
+    from core.runtime import load_runtime
+    inference = load_runtime(model)
+    one = np.zeros((1, *inference.input_shape), dtype=np.float32)
+    image = open_image(data, **LIMITS)
+    steps = {
+        "normalise the decoded photo (to_grey + digit_from_grey)":
+            lambda: digit_from_grey(to_grey(image)),
+        "whole digit_from_upload": lambda: digit_from_upload(data, **LIMITS),
+        "decode (open_image)": lambda: open_image(data, **LIMITS),
+        "one LiteRT inference": lambda: inference(one),
+    }
+    calls = max(repeat // 10, 10)
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            times[name].append(cpu_per_call(step, calls))
+    median = {name: statistics.median(values) for name, values in times.items()}
+    print(f"goals, 400x400 photo JPEG (median CPU ms per call of {rounds} interleaved rounds "
+          f"of {calls} calls)")
+    for name, value in median.items():
+        print(f"  {name:<56} {value:7.3f}")
+    normalise, whole, decode, infer = median.values()
+    print(f"  normalise: {normalise:.3f} ms against at most 0.25 ms "
+          f"({'met' if normalise <= 0.25 else 'missed'})")
+    print(f"  whole upload: {whole:.3f} ms against at most 2 x ({infer:.3f} + {decode:.3f}) = "
+          f"{2 * (infer + decode):.3f} ms ({'met' if whole <= 2 * (infer + decode) else 'missed'})")
 
 
 def time_inference(model, repeat):
