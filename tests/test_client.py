@@ -172,11 +172,18 @@ def test_odd_names_and_a_file_over_the_upload_limit_fail_alone(server, digit_fil
     assert lines[2].split("\t")[1] == "3"
 
 
+def _ctrl_c_as_at_a_terminal():
+    """A shell's background job inherits SIGINT ignored, and Python then keeps ignoring it:
+    give the client SIGINT's default, as a terminal's foreground program has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_it_with_130_and_no_traceback(digit_files):
     listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
     client = subprocess.Popen([sys.executable, "-m", "client", str(digit_files[0]), "--url",
                                f"http://127.0.0.1:{listener.getsockname()[1]}"], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              preexec_fn=_ctrl_c_as_at_a_terminal)
     try:
         connection, _ = listener.accept()  # the client is waiting for its answer now
         client.send_signal(signal.SIGINT)
