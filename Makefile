@@ -64,6 +64,7 @@ train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a lar
 	$(BIN)/python -m training.train $(MNIST) --out build/stage1.h5
 	$(BIN)/python -m training.train $(MNIST) --init-from build/stage1.h5 --epochs 6 \
 		--learning-rate 5e-4 --jitter 0 --teacher build/teacher.h5 --out models/$(MODEL_FILE)
+	$(BIN)/python -m training.calibrate $(MNIST) --model models/$(MODEL_FILE)
 	$(MAKE) --no-print-directory release-model
 
 release-model: $(BIN)/.installed  ## models/*.h5 -> models/*.tflite (checked equal), both md5s into md5sums.txt

@@ -28,6 +28,13 @@ log = logging.getLogger("training")
 VALIDATION_SIZE = 5000
 
 
+def split_indices(count, seed, held_out=VALIDATION_SIZE):
+    """(training, held-out) indices of the MNIST training set: the last `held_out` of a seeded
+    shuffle are never fitted on (validation, then calibration and the refusal rule)."""
+    order = np.random.default_rng(seed).permutation(count)
+    return order[:-held_out], order[-held_out:]
+
+
 def distort(image, rng):
     """One random, plausible variant of a 28x28 uint8 digit: stroke width, slant, aspect."""
     big = Image.fromarray(image).resize((84, 84), Image.Resampling.BILINEAR)
@@ -171,8 +178,8 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
 
     images, labels = load_split(args.data_dir, "train")
-    order = rng.permutation(len(images))
-    train_idx, val_idx = order[:-VALIDATION_SIZE], order[-VALIDATION_SIZE:]
+    train_idx, val_idx = split_indices(len(images), args.seed)
+    rng.permutation(len(images))  # keep the generator's stream as it was for the distortions
     log.info("normalising %d training images and a distorted copy of each", len(train_idx))
     clean = normalise_all(images[train_idx])
     distorted = normalise_all(images[train_idx], rng)

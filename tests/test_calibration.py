@@ -1,0 +1,83 @@
+"""The probability the service reports means what it says, on every path.
+
+Checked on held-out MNIST training images (the seeded split `training.train` never fits on):
+the mean reported top probability matches the accuracy, and the expected calibration error is
+small, through the Keras .h5 path, `POST /model/predict` (LiteRT, as served) and V2 `infer`.
+"""
+import numpy as np
+import pytest
+import requests
+
+from tests.helpers import encode, shared_dir
+from training.calibrate import expected_calibration_error, fit_temperature, softmax
+from training.mnist import load_split
+from training.train import normalise_all, split_indices
+
+HELD_OUT = 1000  # of the 5,000 held-out training images; enough for the mean to be ~0.3 % sure
+BATCH = 64
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    images, labels = load_split(shared_dir("mnist"), "train")
+    _, held = split_indices(len(images), seed=20261127)
+    held = held[:HELD_OUT]
+    return images[held], labels[held].astype(np.int64)
+
+
+def assert_calibrated(probabilities, labels, path):
+    top = probabilities.max(axis=1)
+    accuracy = float((probabilities.argmax(axis=1) == labels).mean())
+    ece = expected_calibration_error(probabilities, labels)
+    print(f"{path}: accuracy {accuracy:.4f}, mean reported p {top.mean():.4f}, ECE {ece:.4f}")
+    assert abs(float(top.mean()) - accuracy) <= 0.01
+    assert ece <= 0.015
+    right = probabilities.argmax(axis=1) == labels
+    assert (top[right] >= 0.9).mean() >= 0.95
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy_and_the_gap_otherwise():
+    labels = np.array([0] * 8 + [1] * 2)
+    sure = np.tile([0.8, 0.2], (10, 1))  # says 0 at 0.8, right 8 times in 10
+    assert expected_calibration_error(sure, labels) == pytest.approx(0.0)
+    overconfident = np.tile([0.99, 0.01], (10, 1))
+    assert expected_calibration_error(overconfident, labels) == pytest.approx(0.19)
+
+
+def test_fit_temperature_finds_the_temperature_that_made_the_data():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (20000, 10))
+    labels = np.array([rng.choice(10, p=row) for row in softmax(logits / 2.5)])
+    assert fit_temperature(logits, labels) == pytest.approx(2.5, rel=0.05)
+
+
+def test_the_h5_model_reports_calibrated_probabilities(wrapper, held_out):
+    images, labels = held_out
+    probabilities = wrapper.predict_tensor(normalise_all(images))
+    assert_calibrated(probabilities, labels, "h5, model stage")
+
+
+def test_model_predict_reports_calibrated_probabilities(server, held_out):
+    images, labels = held_out
+    rows = []
+    for start in range(0, len(images), BATCH):
+        files = [("image", (f"{i}.png", encode(image)))
+                 for i, image in enumerate(images[start:start + BATCH])]
+        answer = requests.post(server.url + "/model/predict", files=files, timeout=60)
+        assert answer.status_code == 200, answer.text
+        for entry in answer.json()["results"]:
+            by_digit = {p["prediction"]: p["probability"] for p in entry["predictions"]}
+            rows.append([by_digit[digit] for digit in range(10)])
+    assert_calibrated(np.array(rows), labels, "POST /model/predict")
+
+
+def test_v2_infer_reports_calibrated_probabilities(server, held_out):
+    images, labels = held_out
+    digits = normalise_all(images)
+    document = {"inputs": [{"name": "images", "datatype": "FP32", "shape": list(digits.shape),
+                            "data": digits.ravel().tolist()}]}
+    answer = requests.post(server.url + "/v2/models/mnist/infer", json=document, timeout=120)
+    assert answer.status_code == 200, answer.text
+    output = {tensor["name"]: tensor for tensor in answer.json()["outputs"]}["probabilities"]
+    probabilities = np.array(output["data"], dtype=np.float64).reshape(output["shape"])
+    assert_calibrated(probabilities[:, :10], labels, "V2 infer")
