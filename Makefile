@@ -57,14 +57,18 @@ install-dev: install $(BIN)/.test-installed  ## also the development venv: Tenso
 test: install-dev browser-deps nginx-deps  ## the whole test suite
 	$(BIN)/python -m pytest
 
-train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a large teacher, then the served small model
+train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a large teacher, the served small model, then styles, "not a digit" and calibration
 	$(BIN)/python -m training.train $(MNIST) --architecture large --out build/teacher1.h5
 	$(BIN)/python -m training.train $(MNIST) --init-from build/teacher1.h5 --epochs 4 \
 		--learning-rate 3e-4 --jitter 0 --out build/teacher.h5
 	$(BIN)/python -m training.train $(MNIST) --out build/stage1.h5
 	$(BIN)/python -m training.train $(MNIST) --init-from build/stage1.h5 --epochs 6 \
-		--learning-rate 5e-4 --jitter 0 --teacher build/teacher.h5 --out models/$(MODEL_FILE)
-	$(BIN)/python -m training.calibrate $(MNIST) --model models/$(MODEL_FILE)
+		--learning-rate 5e-4 --jitter 0 --teacher build/teacher.h5 --out build/distilled.h5
+	$(BIN)/python -m training.train $(MNIST) --init-from build/distilled.h5 --epochs 12 \
+		--learning-rate 5e-4 --jitter 0.5 --styles --not-a-digit 40000 \
+		--teacher build/teacher.h5 --out build/honest.h5
+	$(BIN)/python -m training.calibrate $(MNIST) --model build/honest.h5 \
+		--out models/$(MODEL_FILE)
 	$(MAKE) --no-print-directory release-model
 
 release-model: $(BIN)/.installed  ## models/*.h5 -> models/*.tflite (checked equal), both md5s into md5sums.txt

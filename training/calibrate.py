@@ -98,6 +98,36 @@ def held_out(data_dir, seed):
     return normalise_all(images[val_idx])[..., None], labels[val_idx].astype(np.int64)
 
 
+def refusal_offset(logits, labels, not_a_digit, digit_refusals):
+    """The amount added to the "not a digit" logit so that at most `digit_refusals` of the
+    held-out digits are refused (a refusal being "not a digit" outscoring every digit), with
+    as many of the held-out non-digits refused as that allows."""
+    digits = labels != not_a_digit
+    margins = np.delete(logits, not_a_digit, axis=1).max(axis=1) - logits[:, not_a_digit]
+    return float(np.quantile(margins[digits], digit_refusals))
+
+
+def refused_share(logits, not_a_digit):
+    return float((logits.argmax(axis=1) == not_a_digit).mean())
+
+
+def held_out_not_digits(count, seed):
+    """Synthesised non-digits for calibration, from another stream than training's."""
+    from training.train import not_digits
+    images, labels = not_digits(count, np.random.default_rng([seed, 3]))
+    return images[..., None], labels.astype(np.int64)
+
+
+def held_out_styled(data_dir, seed):
+    """The held-out training images restyled (training/styles.py), normalised as served."""
+    from training.train import VALIDATION_SIZE, split_indices, styled_digits
+    images, labels = load_split(data_dir, "train")
+    _, val_idx = split_indices(len(images), seed, VALIDATION_SIZE)
+    digits, targets = styled_digits(images[val_idx], labels[val_idx],
+                                    np.random.default_rng([seed, 4]))
+    return digits[..., None], targets.astype(np.int64)
+
+
 def summary(probabilities, labels):
     """Accuracy, ECE, mean top probability and the share of right answers at p >= 0.9."""
     correct = probabilities.argmax(axis=1) == labels
@@ -123,6 +153,25 @@ def calibrate(keras, model, digits, labels, extra=None):
     return temperature, before, after
 
 
+def set_refusal_rule(keras, model, digits, labels, rejects, not_a_digit, digit_refusals):
+    """Shift the "not a digit" output's bias (after calibration) so that at most
+    `digit_refusals` of the held-out `digits` are refused; return the shift and what it does
+    on the held-out digits and non-digits."""
+    images = np.concatenate([digits, rejects])
+    targets = np.concatenate([labels, np.full(len(rejects), not_a_digit)])
+    logits = logits_of(keras, model, images)
+    offset = refusal_offset(logits, targets, not_a_digit, digit_refusals)
+    dense = final_dense(keras, model)
+    kernel, bias = dense.get_weights()
+    bias = bias.copy()
+    bias[not_a_digit] += np.float32(offset)
+    dense.set_weights([kernel, bias])
+    logits[:, not_a_digit] += offset
+    return offset, {"digits_refused": round(refused_share(logits[:len(digits)], not_a_digit), 5),
+                    "not_digits_refused": round(refused_share(logits[len(digits):],
+                                                              not_a_digit), 5)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", help="folder holding the four MNIST idx .gz files")
@@ -131,14 +180,37 @@ def main(argv=None):
     parser.add_argument("--out", help="where to save the calibrated .h5 (default: --model)")
     parser.add_argument("--seed", type=int, default=20261127,
                         help="training.train's seed, which chose the held-out images")
+    parser.add_argument("--not-a-digit", type=int, default=5000, metavar="COUNT",
+                        help="held-out non-digits to synthesise (another seed than training's) "
+                        "when the model has a \"not a digit\" output")
+    parser.add_argument("--digit-refusals", type=float, default=0.002,
+                        help="the share of held-out digits (plain and restyled) the refusal "
+                        "rule may refuse")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     import keras
-    from training.train import normalise_all
+    from training.train import NOT_A_DIGIT, normalise_all
     model = keras.models.load_model(args.model, compile=False)
     digits, labels = held_out(args.data_dir, args.seed)
-    temperature, before, after = calibrate(keras, model, digits, labels)
+    refusing = model.output_shape[-1] == NOT_A_DIGIT + 1
+    extra = held_out_not_digits(args.not_a_digit, args.seed) if refusing else None
+    temperature, before, after = calibrate(keras, model, digits, labels, extra)
+    refusal = None
+    if refusing:
+        styled, styled_labels = held_out_styled(args.data_dir, args.seed)
+        offset, measured = set_refusal_rule(
+            keras, model, np.concatenate([digits, styled]),
+            np.concatenate([labels, styled_labels]), extra[0], NOT_A_DIGIT, args.digit_refusals)
+        refusal = {
+            "rule": "refuse when the \"not a digit\" output (index 10) is the most probable",
+            "bias_offset": round(offset, 4),
+            "chosen_on": f"the held-out digits, plain and restyled ({len(digits) + len(styled)}),"
+                         f" at most {args.digit_refusals:.1%} of them refused, and "
+                         f"{len(extra[0])} held-out synthesised non-digits (seed {args.seed}, "
+                         "stream 3; training used stream 2)",
+            "held_out": measured,
+        }
     test_images, test_labels = load_split(args.data_dir, "test")
     test_logits = logits_of(keras, model, normalise_all(test_images)[..., None])
     test_labels = test_labels.astype(np.int64)
@@ -149,17 +221,22 @@ def main(argv=None):
                   "divided by T)",
         "temperature": round(temperature, 4),
         "fitted_on": f"the {len(labels)} held-out MNIST training images (training.train's "
-                     f"seeded split, seed {args.seed}); never used to fit weights",
+                     f"seeded split, seed {args.seed}; never used to fit weights)"
+                     + (f" and {len(extra[0])} held-out synthesised non-digits" if refusing
+                        else ""),
         "held_out_before": before,
         "held_out_after": after,
-        "mnist_test_before": summary(softmax(test_logits * temperature), test_labels),
         "mnist_test_after": summary(softmax(test_logits), test_labels),
         "ece_bins": ECE_BINS,
     }
-    card = out.with_suffix(".json")
+    card = pathlib.Path(args.model).with_suffix(".json")  # the training record of --model
     data = json.loads(card.read_text()) if card.exists() else {}
+    data["file_bytes"] = out.stat().st_size
     data["calibration"] = record
-    card.write_text(json.dumps(data, indent=2) + "\n")
+    if refusal:
+        refusal["mnist_test_refused"] = round(refused_share(test_logits, NOT_A_DIGIT), 5)
+        data["refusal"] = refusal
+    out.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
     log.info("T = %.4f; held-out ECE %.4f -> %.4f; saved %s", temperature, before["ece"],
              after["ece"], out)
 

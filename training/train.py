@@ -22,10 +22,13 @@ from PIL import Image, ImageFilter
 
 from core.errors import NoDigitFound
 from core.pipeline import digit_from_grey
+from training import negatives, styles
 from training.mnist import load_split
 
 log = logging.getLogger("training")
 VALIDATION_SIZE = 5000
+NOT_A_DIGIT = 10  # the label, and output index, of "not a digit"
+GENERIC_STYLE_SHARE = 0.25  # each any-digit style restyles this share of the training digits
 
 
 def split_indices(count, seed, held_out=VALIDATION_SIZE):
@@ -70,6 +73,55 @@ def normalise_all(images, rng=None):
     return out
 
 
+def normalise_maps(maps):
+    """Float coverage maps (white on black, any size) normalised as the server does; the
+    indices of those the server would call blank are left out."""
+    kept, out = [], []
+    for index, coverage in enumerate(maps):
+        try:
+            out.append(digit_from_grey(coverage))
+            kept.append(index)
+        except NoDigitFound:
+            pass
+    return np.asarray(out, dtype=np.float32).reshape(-1, 28, 28), np.asarray(kept, dtype=int)
+
+
+def styled_digits(images, labels, rng):
+    """Restyled copies of MNIST training digits (training/styles.py), normalised as served:
+    every digit a style is for (the 1s, 7s, 9s) and GENERIC_STYLE_SHARE of all for the rest."""
+    maps, targets = [], []
+    for name, (restyle, _) in styles.STYLES.items():
+        eligible = [i for i in range(len(images)) if styles.applies(name, labels[i])]
+        if styles.STYLES[name][1] is None:
+            eligible = rng.choice(eligible, int(len(eligible) * GENERIC_STYLE_SHARE),
+                                  replace=False)
+        maps += [restyle(images[i], rng) for i in eligible]
+        targets += [labels[i] for i in eligible]
+    digits, kept = normalise_maps(maps)
+    return digits, np.asarray(targets)[kept]
+
+
+def not_digits(count, rng):
+    """`count` synthesised non-digits (training/negatives.py) normalised as served, labelled
+    NOT_A_DIGIT (fewer when the server would call some of them blank)."""
+    maps, _ = negatives.make(count, rng)
+    digits, _ = normalise_maps(maps)
+    return digits, np.full(len(digits), NOT_A_DIGIT)
+
+
+def with_not_a_digit_output(keras, model):
+    """`model` with an 11th output, "not a digit": the ten digit columns keep their weights,
+    the new one starts at zero with a negative bias, and dropout guards the new head."""
+    dense = model.layers[-1]
+    x = keras.layers.Dropout(0.4)(dense.input)
+    head = keras.layers.Dense(NOT_A_DIGIT + 1, activation="softmax", name=dense.name)
+    outputs = head(x)
+    kernel, bias = dense.get_weights()
+    head.set_weights([np.concatenate([kernel, np.zeros((kernel.shape[0], 1), kernel.dtype)], 1),
+                      np.concatenate([bias, np.full(1, -2.0, bias.dtype)])])
+    return keras.Model(model.inputs, outputs, name=model.name)
+
+
 # Convolution widths and pooling steps before the final 3x3 valid convolution. "small" is what
 # serves: 125k parameters and 5.7M multiply-adds per digit, because inference is most of a
 # prediction's CPU. "large" (171k parameters, 20M multiply-adds, two convolutions per block) is
@@ -80,7 +132,7 @@ ARCHITECTURES = {
 }
 
 
-def build_model(keras, architecture="small"):
+def build_model(keras, architecture="small", outputs=10):
     """Conv blocks with batch-norm and ReLU, one 3x3 valid conv, dropout, softmax."""
     layers = keras.layers
     inputs = keras.Input((28, 28, 1), name="image")
@@ -97,8 +149,8 @@ def build_model(keras, architecture="small"):
     x = layers.ReLU()(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(0.4)(x)
-    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="max_mnist_cnn")
+    probabilities = layers.Dense(outputs, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, probabilities, name="max_mnist_cnn")
 
 
 def fold_batch_norm(keras, trained):
@@ -168,6 +220,11 @@ def main(argv=None):
                         "mixed into the targets (knowledge distillation)")
     parser.add_argument("--teacher-weight", type=float, default=0.7,
                         help="share of the teacher's probabilities in each target")
+    parser.add_argument("--styles", action="store_true",
+                        help="add restyled training digits (training/styles.py)")
+    parser.add_argument("--not-a-digit", type=int, default=0, metavar="COUNT",
+                        help="add COUNT synthesised non-digits (training/negatives.py) as an "
+                        "11th output; a 10-output --init-from model gets that output")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.time()
@@ -183,8 +240,27 @@ def main(argv=None):
     log.info("normalising %d training images and a distorted copy of each", len(train_idx))
     clean = normalise_all(images[train_idx])
     distorted = normalise_all(images[train_idx], rng)
-    x_train = np.concatenate([clean, distorted])[..., None]
-    y_train = np.concatenate([labels[train_idx], labels[train_idx]]).astype(np.int32)
+    x_parts, y_parts = [clean, distorted], [labels[train_idx], labels[train_idx]]
+    data = {"mnist_training_digits": len(train_idx), "distorted_copies": len(train_idx)}
+    if args.styles:
+        style_rng = np.random.default_rng([args.seed, 1])
+        log.info("restyling training digits: %s", ", ".join(styles.STYLES))
+        styled, styled_labels = styled_digits(images[train_idx], labels[train_idx], style_rng)
+        x_parts.append(styled)
+        y_parts.append(styled_labels)
+        data["styled_copies"] = {name: int(sum(styles.applies(name, label)
+                                               for label in labels[train_idx])
+                                           * (1 if digits else GENERIC_STYLE_SHARE))
+                                 for name, (_, digits) in styles.STYLES.items()}
+    if args.not_a_digit:
+        log.info("synthesising %d non-digits", args.not_a_digit)
+        rejects, reject_labels = not_digits(args.not_a_digit, np.random.default_rng([args.seed, 2]))
+        x_parts.append(rejects)
+        y_parts.append(reject_labels)
+        data["not_a_digit"] = {"count": len(rejects), "shares": negatives.SHARES}
+    x_train = np.concatenate(x_parts)[..., None]
+    y_train = np.concatenate(y_parts).astype(np.int32)
+    log.info("%d training images", len(x_train))
     x_val = normalise_all(images[val_idx])[..., None]
     y_val = labels[val_idx].astype(np.int32)
     loss = "sparse_categorical_crossentropy"
@@ -206,8 +282,10 @@ def main(argv=None):
     dataset = dataset.repeat().prefetch(tf.data.AUTOTUNE)
     if args.init_from:
         model = keras.models.load_model(args.init_from, compile=False)
+        if args.not_a_digit and model.output_shape[-1] == NOT_A_DIGIT:
+            model = with_not_a_digit_output(keras, model)
     else:
-        model = build_model(keras, args.architecture)
+        model = build_model(keras, args.architecture, 11 if args.not_a_digit else 10)
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate,
                                                       decay_steps=steps * args.epochs)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
@@ -230,6 +308,7 @@ def main(argv=None):
         "epochs": args.epochs,
         "architecture": "continued from " + args.init_from if args.init_from else args.architecture,
         "teacher": args.teacher and {"file": args.teacher, "weight": args.teacher_weight},
+        "data": data,
         "duration_seconds": round(time.time() - started),
         "parameters": int(served.count_params()),
         "validation_accuracy": float(history.history["val_accuracy"][-1]),
@@ -239,6 +318,10 @@ def main(argv=None):
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
+    earlier = pathlib.Path(args.init_from).with_suffix(".json") if args.init_from else None
+    if earlier is not None and earlier.exists():  # the stages that made the starting model
+        previous = json.loads(earlier.read_text())
+        record["earlier_stages"] = previous.pop("earlier_stages", []) + [previous]
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     log.info("saved %s: %s", out, record)
 

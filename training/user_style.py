@@ -11,6 +11,9 @@ import io
 import numpy as np
 from PIL import Image, ImageFilter
 
+from training.negatives import MAKERS
+from training.styles import STYLES
+
 EXIF_ORIENTATION = 0x0112
 # EXIF orientation tag -> how the camera stored the pixels (exif_transpose undoes it).
 STORED_AS = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90,
@@ -261,12 +264,55 @@ KINDS = {
 }
 
 
+def on_paper(coverage, rng):
+    """A white-on-black coverage map drawn as dark ink on lit, noisy paper, grey PNG or JPEG."""
+    digit = np.round(np.clip(coverage, 0, 1) * 255).astype(np.uint8)
+    height, width = (int(v) for v in rng.integers(160, 320, 2))
+    alpha = ink_alpha(digit, int(min(height, width) * rng.uniform(0.5, 0.8)))
+    pixels = ink_on_paper(centred(alpha, height, width, rng), tinted_paper(rng), dark_ink(rng),
+                          lighting(height, width, rng, 0.15), rng.uniform(1, 4), rng)
+    image = Image.fromarray(pixels)
+    if rng.random() < 0.5:
+        return save(image, "PNG", compress_level=1)
+    return save(image, "JPEG", quality=int(rng.integers(70, 92)))
+
+
+def _styled(name):
+    restyle = STYLES[name][0]
+
+    def make(digit, rng):
+        return on_paper(restyle(digit, rng), rng)
+    make.__doc__ = restyle.__doc__.split("\n")[0].rstrip(".") + "; on paper, PNG or JPEG."
+    return make
+
+
+def _not_a_digit(name):
+    draw = MAKERS[name]
+
+    def make(_digit, rng):
+        return on_paper(draw(rng), rng)
+    make.__doc__ = "Not a digit: " + draw.__doc__.split("\n")[0][0].lower() + \
+        draw.__doc__.split("\n")[0][1:].rstrip(".") + "; on paper."
+    return make
+
+
+# Ways of writing digits (training/styles.py) drawn from MNIST test digits, one kind per style;
+# STYLE_DIGITS says which digits a kind is made from (None: any).
+STYLE_KINDS = {name: _styled(name) for name in STYLES}
+STYLE_DIGITS = {name: digits for name, (_, digits) in STYLES.items()}
+# Pictures that are not digits (training/negatives.py, another seed than training's): the
+# right answer is a refusal.
+NOT_DIGIT_KINDS = {f"not_a_digit_{name}": _not_a_digit(name) for name in MAKERS}
+ALL_KINDS = {**KINDS, **STYLE_KINDS, **NOT_DIGIT_KINDS}
+
+
 def describe(kind):
     """The one-line description of a kind (its generator's docstring)."""
-    return KINDS[kind].__doc__.split("\n")[0]
+    return ALL_KINDS[kind].__doc__.split("\n")[0]
 
 
 def generate(kind, digits, seed):
-    """The files for `digits` as `kind`, reproducible from (kind, seed) alone."""
-    rng = np.random.default_rng([seed, list(KINDS).index(kind)])
-    return [KINDS[kind](digit, rng) for digit in digits]
+    """The files for `digits` as `kind`, reproducible from (kind, seed) alone (a non-digit
+    kind makes one file per entry of `digits` and ignores what they are)."""
+    rng = np.random.default_rng([seed, list(ALL_KINDS).index(kind)])
+    return [ALL_KINDS[kind](digit, rng) for digit in digits]
