@@ -78,9 +78,20 @@ release-model: $(BIN)/.installed  ## models/*.h5 -> models/*.tflite (checked equ
 clean:
 	rm -rf $(VENV) $(SERVE_VENV) assets .pytest_cache
 
-.PHONY: evaluate bench-preprocess
-evaluate: $(BIN)/.installed $(MODELS)  ## accuracy through the serving path: raw MNIST and user-style uploads
-	$(BIN)/python -m training.evaluate $(MNIST) --model assets/$(LITE_FILE)
+$(BIN)/.evaluate-installed: $(BIN)/.installed requirements-evaluate.txt
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements-evaluate.txt
+	touch $@
+
+FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-freefont-ttf
+evaluate-deps: $(BIN)/.evaluate-installed  ## other writers' digits (scikit-learn) and Debian's typefaces
+	@test -d /usr/share/fonts/truetype/freefont -a -d /usr/share/fonts/truetype/liberation \
+		-a -d /usr/share/fonts/truetype/dejavu || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y $(FONT_PACKAGES); }
+
+.PHONY: evaluate evaluate-deps bench-preprocess
+evaluate: $(BIN)/.installed $(MODELS) evaluate-deps  ## accuracy, refusals and ECE through the serving path, per kind
+	$(BIN)/python -m training.evaluate $(MNIST) --model assets/$(LITE_FILE) \
+		--diagram docs/reliability.png
 
 bench-preprocess: $(BIN)/.installed $(MODELS)  ## pre-processing time next to the model's own inference
 	$(BIN)/python -m bench.preprocess --model assets/$(LITE_FILE) --model assets/$(MODEL_FILE)
