@@ -45,7 +45,8 @@ def _load_model(settings):
     """The model, or exit with one clear log line: never serve from a half-loaded model."""
     try:
         return ModelWrapper(settings["MODEL_PATH"], **config.image_limits(settings),
-                            max_batch_pixels=settings["MAX_BATCH_PIXELS"])
+                            max_batch_pixels=settings["MAX_BATCH_PIXELS"],
+                            refuse_not_digits=settings["REFUSE_NOT_DIGITS"])
     except ModelLoadError as error:
         logging.getLogger(__name__).critical("refusing to start: %s", error)
         raise SystemExit(WORKER_BOOT_ERROR) from None

@@ -44,6 +44,7 @@ SETTINGS = {
     "MAX_IMAGE_PIXELS": (16_000_000, int),
     "MAX_IMAGE_SIDE": (10_000, int),
     "MAX_BATCH_PIXELS": (64_000_000, int),
+    "REFUSE_NOT_DIGITS": (True, _flag),  # 422 for ink the model reads as no digit
     "CORS_ENABLE": (False, _flag),
     "CORS_ORIGINS": ([], _words),
 }

@@ -1,9 +1,10 @@
 """The Open Inference Protocol (KServe V2) over REST, for the one model this server has: `mnist`.
 
 Tensor clients send digits already prepared as MNIST is: FP32 pixels in [0, 1], white digit on
-black, shape [n, 28, 28] (or [n, 28, 28, 1]); they get back the [n, 10] FP32 probabilities and
-the [n] INT64 predicted digits. The image pipeline of /model/predict is skipped: the tensor goes
-straight to the model stage (`ModelWrapper.predict_tensor`). Both JSON tensor data and the
+black, shape [n, 28, 28] (or [n, 28, 28, 1]); they get back the [n, 10] FP32 probabilities, the
+[n] INT64 predicted digits (-1 for a picture refused as not a digit) and the [n] FP32
+probabilities that each is not a digit. The image pipeline of /model/predict is skipped: the
+tensor goes straight to the model stage (`ModelWrapper.read_tensor`). Both JSON tensor data and the
 protocol's binary tensor data extension (the `Inference-Header-Content-Length` header, what
 tritonclient sends by default) are accepted and answered. Errors are `{"error": "..."}` with a
 4xx/5xx status, as the protocol says (api/errors.py picks that shape for every /v2 path).
@@ -19,11 +20,14 @@ from werkzeug.exceptions import BadRequest, NotFound, ServiceUnavailable, Unsupp
 import config
 from api.health import model_ready
 from api.served_model import current_model
+from core.model import DIGITS
 
 MODEL_NAME = "mnist"
 MODEL_VERSION = "1"
 INPUT_NAME = "images"
-OUTPUTS = {"probabilities": "FP32", "digit": "INT64"}  # name: datatype
+# name: datatype. probabilities [n, 10]: each digit's; digit [n]: the most probable digit, or -1
+# for a picture refused as not a digit; not_a_digit [n]: the probability that it is no digit.
+OUTPUTS = {"probabilities": "FP32", "digit": "INT64", "not_a_digit": "FP32"}
 BINARY_HEADER = "Inference-Header-Content-Length"
 EXTENSIONS = ["binary_tensor_data"]
 
@@ -71,8 +75,9 @@ def _model_metadata(model):
         "versions": [MODEL_VERSION],
         "platform": model.runtime.platform,
         "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, *model.digit_shape]}],
-        "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, model.classes]},
-                    {"name": "digit", "datatype": "INT64", "shape": [-1]}],
+        "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, DIGITS]},
+                    {"name": "digit", "datatype": "INT64", "shape": [-1]},
+                    {"name": "not_a_digit", "datatype": "FP32", "shape": [-1]}],
     }
 
 
@@ -312,9 +317,9 @@ class Infer(Resource):
         digits = _digits(document, binary, current_app.config["MAX_TENSOR_BATCH"],
                          model.digit_shape)
         requested = _requested_outputs(document)
-        probabilities = model.predict_tensor(digits)
-        tensors = {"probabilities": probabilities.astype(np.float32),
-                   "digit": np.argmax(probabilities, axis=1).astype(np.int64)}
+        probabilities, digit, not_a_digit = model.read_tensor(digits)
+        tensors = {"probabilities": probabilities.astype(np.float32), "digit": digit,
+                   "not_a_digit": not_a_digit.astype(np.float32)}
         return _infer_response(document, requested, tensors)
 
 

@@ -24,6 +24,10 @@ class NoDigitFound(ImageError):
     status = 422
 
 
+class NotADigit(NoDigitFound):
+    """Ink that the model reads as no digit at all: a letter, a shape, a scribble."""
+
+
 class ModelLoadError(RuntimeError):
     """The model file is missing, truncated or not the network this service expects."""
 

@@ -14,14 +14,17 @@ BATCH_SIZE = Histogram(
     "maxmnist_model_batch_size", "Digits sent through the model in one call",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
 PREDICTIONS = Counter(
-    "maxmnist_predictions", "Digits predicted, by the predicted (most probable) digit",
+    "maxmnist_predictions", "Digits predicted, by the predicted (most probable) digit, or "
+    "not_a_digit",
     ["digit"])
 
 
 def record_inference(seconds, probabilities):
-    """Count one model call that took `seconds` and produced `probabilities` [n, 10]."""
+    """Count one model call that took `seconds` and produced `probabilities` [n, classes]
+    (an 11th class, "not a digit", is counted as digit="not_a_digit")."""
     INFERENCE_SECONDS.observe(seconds)
     BATCH_SIZE.observe(len(probabilities))
     counts = np.bincount(np.argmax(probabilities, axis=1), minlength=probabilities.shape[1])
     for digit in np.flatnonzero(counts):
-        PREDICTIONS.labels(digit=str(digit)).inc(int(counts[digit]))
+        PREDICTIONS.labels(digit=str(digit) if digit < 10 else "not_a_digit").inc(
+            int(counts[digit]))

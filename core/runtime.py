@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 # workers forever) when a worker exits with it, and the master uses it too (gunicorn.conf.py).
 WORKER_BOOT_ERROR = 3
 INPUT_SHAPE = (MNIST_SIDE, MNIST_SIDE, 1)  # one digit as the pipeline makes it...
-OUTPUT_SHAPE = (10,)  # ...to one probability per digit 0-9
+OUTPUT_SHAPE = (10,)  # ...to one probability per digit 0-9...
+REFUSING_OUTPUT_SHAPE = (11,)  # ...or those and an 11th, "not a digit" (index NOT_A_DIGIT)
+NOT_A_DIGIT = 10
 # What a Keras .h5 model needs; the serving venv (requirements-serve.txt) has none of them.
 KERAS_MODULES = ("h5py", "keras", "tensorflow")
 
@@ -32,13 +34,14 @@ def runtime_for(model_path):
 
 def load_runtime(model_path):
     """The model at `model_path` loaded once into its runtime, warmed, and checked to map
-    INPUT_SHAPE to OUTPUT_SHAPE; ModelLoadError otherwise."""
+    INPUT_SHAPE to OUTPUT_SHAPE or REFUSING_OUTPUT_SHAPE; ModelLoadError otherwise."""
     path = check_model_file(model_path)
     runtime = runtime_for(path)(path)
-    if runtime.input_shape != INPUT_SHAPE or runtime.output_shape != OUTPUT_SHAPE:
+    if runtime.input_shape != INPUT_SHAPE or \
+            runtime.output_shape not in (OUTPUT_SHAPE, REFUSING_OUTPUT_SHAPE):
         raise ModelLoadError(f"model file {path} maps {(None, *runtime.input_shape)} to "
                              f"{(None, *runtime.output_shape)}; expected {(None, *INPUT_SHAPE)} "
-                             f"to {(None, *OUTPUT_SHAPE)}")
+                             f"to {(None, *OUTPUT_SHAPE)} or {(None, *REFUSING_OUTPUT_SHAPE)}")
     log.info("model %s loaded (%s)", path, runtime)
     return runtime
 

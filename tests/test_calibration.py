@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import requests
 
-from tests.helpers import encode, shared_dir
+from harness.images import encode
+from tests.helpers import shared_dir
 from training.calibrate import expected_calibration_error, fit_temperature, softmax
 from training.mnist import load_split
 from training.train import normalise_all, split_indices
@@ -25,7 +26,12 @@ def held_out():
     return images[held], labels[held].astype(np.int64)
 
 
-def assert_calibrated(probabilities, labels, path):
+def assert_calibrated(probabilities, labels, path, refused=None):
+    """The answered digits' top probability matches how often it is right; few are refused
+    (a model with a "not a digit" output refuses some digits too)."""
+    refused = np.zeros(len(labels), dtype=bool) if refused is None else np.asarray(refused)
+    assert refused.mean() <= 0.01
+    probabilities, labels = probabilities[~refused], labels[~refused]
     top = probabilities.max(axis=1)
     accuracy = float((probabilities.argmax(axis=1) == labels).mean())
     ece = expected_calibration_error(probabilities, labels)
@@ -54,21 +60,23 @@ def test_fit_temperature_finds_the_temperature_that_made_the_data():
 def test_the_h5_model_reports_calibrated_probabilities(wrapper, held_out):
     images, labels = held_out
     probabilities = wrapper.predict_tensor(normalise_all(images))
-    assert_calibrated(probabilities, labels, "h5, model stage")
+    assert_calibrated(probabilities[:, :10], labels, "h5, model stage",
+                      wrapper.refused(probabilities))
 
 
 def test_model_predict_reports_calibrated_probabilities(server, held_out):
     images, labels = held_out
-    rows = []
+    rows, refused = [], []
     for start in range(0, len(images), BATCH):
         files = [("image", (f"{i}.png", encode(image)))
                  for i, image in enumerate(images[start:start + BATCH])]
         answer = requests.post(server.url + "/model/predict", files=files, timeout=60)
         assert answer.status_code == 200, answer.text
         for entry in answer.json()["results"]:
-            by_digit = {p["prediction"]: p["probability"] for p in entry["predictions"]}
-            rows.append([by_digit[digit] for digit in range(10)])
-    assert_calibrated(np.array(rows), labels, "POST /model/predict")
+            refused.append(entry["status"] == "error")
+            by_digit = {p["prediction"]: p["probability"] for p in entry.get("predictions", [])}
+            rows.append([by_digit.get(digit, 0.0) for digit in range(10)])
+    assert_calibrated(np.array(rows), labels, "POST /model/predict", refused)
 
 
 def test_v2_infer_reports_calibrated_probabilities(server, held_out):
@@ -78,6 +86,8 @@ def test_v2_infer_reports_calibrated_probabilities(server, held_out):
                             "data": digits.ravel().tolist()}]}
     answer = requests.post(server.url + "/v2/models/mnist/infer", json=document, timeout=120)
     assert answer.status_code == 200, answer.text
-    output = {tensor["name"]: tensor for tensor in answer.json()["outputs"]}["probabilities"]
-    probabilities = np.array(output["data"], dtype=np.float64).reshape(output["shape"])
-    assert_calibrated(probabilities[:, :10], labels, "V2 infer")
+    outputs = {tensor["name"]: tensor for tensor in answer.json()["outputs"]}
+    probabilities = np.array(outputs["probabilities"]["data"], dtype=np.float64).reshape(
+        outputs["probabilities"]["shape"])
+    assert_calibrated(probabilities, labels, "V2 infer",
+                      np.array(outputs["digit"]["data"]) == -1)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import config
-from core.errors import InvalidImage, ModelLoadError, NoDigitFound
+from core.errors import InvalidImage, ModelLoadError, NoDigitFound, NotADigit
 from core.model import ModelWrapper
 from core.runtime import FunctionRuntime, load_runtime
 from harness.images import encode
@@ -35,20 +35,44 @@ def test_pre_process_answers_each_upload_in_order_and_names_what_is_not_an_image
 def test_predict_stage_returns_probabilities_per_row(wrapper):
     batch = np.stack(wrapper._pre_process([sample(f"{d}_canvas.png") for d in (3, 5)]))
     probabilities = wrapper._predict(batch)
-    assert probabilities.shape == (2, 10)
+    assert probabilities.shape == (2, wrapper.classes)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    assert list(probabilities.argmax(axis=1)) == [3, 5]
+    assert list(probabilities[:, :10].argmax(axis=1)) == [3, 5]
+
+
+class Refusing(FunctionRuntime):
+    """A stand-in model with the eleventh, "not a digit", output."""
+
+    output_shape = (11,)
+
+
+def wrapper_of(runtime, **options):
+    return ModelWrapper(None, max_pixels=1, max_side=1, runtime=runtime, **options)
 
 
 def test_post_process_ranks_all_ten_digits():
     probabilities = np.array([0.01, 0.02, 0.6, 0.05, 0.1, 0.02, 0.05, 0.1, 0.03, 0.02])
-    ranked = ModelWrapper._post_process(probabilities)
+    ranked = wrapper_of(FunctionRuntime(None))._post_process(probabilities)
     assert [entry["prediction"] for entry in ranked][:3] == [2, 4, 7]
     assert sorted(entry["prediction"] for entry in ranked) == list(range(10))
     assert all(isinstance(entry["prediction"], int) for entry in ranked)
     assert ranked[0]["probability"] == pytest.approx(0.6)
     assert [e["probability"] for e in ranked] == sorted((e["probability"] for e in ranked),
                                                         reverse=True)
+
+
+def test_post_process_refuses_what_the_not_a_digit_output_wins_unless_told_not_to():
+    probabilities = np.array([0.01, 0.02, 0.05, 0.01, 0.1, 0.01, 0.01, 0.01, 0.02, 0.01, 0.75])
+    refused = wrapper_of(Refusing(None))._post_process(probabilities)
+    assert isinstance(refused, NotADigit) and isinstance(refused, NoDigitFound)
+    assert str(refused).startswith("no digit found: the ink does not look like a digit")
+    assert "75% sure" in str(refused) and "closest digit is 4 at 10%" in str(refused)
+    ranked = wrapper_of(Refusing(None), refuse_not_digits=False)._post_process(probabilities)
+    assert [entry["prediction"] for entry in ranked][:2] == [4, 2]
+    assert len(ranked) == 10  # "not a digit" is never ranked as a digit
+    assert sum(entry["probability"] for entry in ranked) == pytest.approx(0.25)
+    answered = wrapper_of(Refusing(None))._post_process(np.roll(probabilities, 1))
+    assert answered[0] == {"prediction": 0, "probability": pytest.approx(0.75)}
 
 
 def test_predict_keeps_order_and_reports_bad_files_in_place(wrapper):

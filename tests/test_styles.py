@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT
+from harness import ROOT
 from training.styles import STYLES, applies
 from training.user_style import STYLE_KINDS, generate
 

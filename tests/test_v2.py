@@ -53,7 +53,8 @@ def test_server_and_model_metadata(client_v2):
     assert model["platform"] == "tflite"  # the served file runs on LiteRT
     assert model["inputs"] == [{"name": "images", "datatype": "FP32", "shape": [-1, 28, 28]}]
     assert model["outputs"] == [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]},
-                                {"name": "digit", "datatype": "INT64", "shape": [-1]}]
+                                {"name": "digit", "datatype": "INT64", "shape": [-1]},
+                                {"name": "not_a_digit", "datatype": "FP32", "shape": [-1]}]
     with pytest.raises(InferenceServerException, match="unknown model") as error:
         client_v2.get_model_metadata("resnet50")
     assert error.value.status() == "404"
@@ -71,9 +72,12 @@ def test_a_batch_of_mnist_test_digits_against_the_labels(client_v2, mnist_test):
     batch = images[picks].astype(np.float32) / 255.0
     result = infer(client_v2, batch)  # tritonclient's default: binary tensor data both ways
     probabilities, digits = result.as_numpy("probabilities"), result.as_numpy("digit")
+    not_a_digit = result.as_numpy("not_a_digit")
     assert probabilities.shape == (500, 10) and probabilities.dtype == np.float32
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
-    np.testing.assert_array_equal(digits, probabilities.argmax(axis=1))
+    np.testing.assert_allclose(probabilities.sum(axis=1) + not_a_digit, 1.0, atol=1e-4)
+    answered = digits >= 0  # -1: refused as not a digit
+    assert answered.mean() >= 0.99
+    np.testing.assert_array_equal(digits[answered], probabilities[answered].argmax(axis=1))
     assert result.get_response()["id"] == "batch-1"
     assert (digits == labels[picks]).mean() >= 0.98
 
