@@ -22,6 +22,8 @@ EXIT_INTERRUPTED = 130  # ... and for one that Ctrl-C ended
 # What a folder is searched for: the formats the server reads (Pillow's names for them).
 IMAGE_SUFFIXES = frozenset((".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".bmp", ".dib",
                             ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm"))
+SURE = 0.7  # below this probability an answer is printed as not sure, with the runner-up
+REFUSED = "does not look like a digit"  # in the server's 422 for a picture of no digit
 
 
 class ServerError(Exception):
@@ -163,9 +165,11 @@ def _message(error):
 
 
 def _outcome(entry):
+    """("ok", digit, probability[, runner-up digit, its probability]) or ("error", message)."""
     if entry.get("status") == "ok":
-        best = entry["predictions"][0]
-        return "ok", best["prediction"], best["probability"]
+        best, others = entry["predictions"][0], entry["predictions"][1:2]
+        runner_up = (others[0]["prediction"], others[0]["probability"]) if others else ()
+        return ("ok", best["prediction"], best["probability"], *runner_up)
     return "error", entry.get("message", "the server could not classify this file")
 
 
@@ -180,14 +184,27 @@ def classify(batch, url, timeout):
 def line(path, outcome, as_json):
     """One output line: JSON, or tab-separated text (a tab or line break in a file name is
     written as \\t or \\n, so every file stays one line of three fields)."""
+    unsure = outcome[0] == "ok" and outcome[2] < SURE
+    refused = outcome[0] == "error" and REFUSED in outcome[1]
     if as_json:
         if outcome[0] == "ok":
-            return json.dumps({"file": path, "digit": outcome[1], "probability": outcome[2]})
-        return json.dumps({"file": path, "error": outcome[1]})
+            answer = {"file": path, "digit": outcome[1], "probability": outcome[2],
+                      "sure": not unsure}
+            if unsure and len(outcome) > 3:
+                answer["runner_up"] = {"digit": outcome[3], "probability": outcome[4]}
+            return json.dumps(answer)
+        return json.dumps({"file": path, "error": outcome[1], **({"not_a_digit": True}
+                                                                 if refused else {})})
     shown = str(path).translate({ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n",
                                  ord("\r"): "\\r"})
     if outcome[0] == "ok":
-        return f"{shown}\t{outcome[1]}\t{outcome[2]:.3f}"
+        doubt = ""
+        if unsure:  # still three fields: the doubt follows the probability
+            doubt = " (not sure" + (f"; or {outcome[3]} at {outcome[4]:.3f}"
+                                    if len(outcome) > 3 else "") + ")"
+        return f"{shown}\t{outcome[1]}\t{outcome[2]:.3f}{doubt}"
+    if refused:
+        return f"{shown}\tnot a digit: that {REFUSED}"
     return f"{shown}\terror: {outcome[1]}"
 
 

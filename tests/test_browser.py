@@ -338,3 +338,54 @@ def test_swagger_ui_fits_a_phone_and_links_to_the_drawing_page(browser, server):
     visit.close()
     assert layout_width <= 400
     assert drawing.url == server.url + "/app/"
+
+
+def test_a_drawing_that_is_not_a_digit_is_refused_in_words(drawing_page):
+    page = drawing_page.page
+    draw(page, [[(0.25, 0.2), (0.75, 0.8)], [(0.75, 0.2), (0.25, 0.8)]])  # an X
+    assert predict_drawing(page) == ""
+    drawing_page.screenshot("drawn-x-refused")
+    assert page.text_content("#confidence") == "that does not look like a digit"
+    assert page.get_attribute(".answer", "data-state") == "refused"
+    assert page.locator("#bars li.top").count() == 0
+    drawing_page.errors.clear()  # the browser logs the 422
+    page.click("#clear")
+    assert page.get_attribute(".answer", "data-state") == ""
+
+
+def test_an_unsure_answer_is_shown_small_with_the_runner_up(drawing_page):
+    page = drawing_page.page
+    page.route("**/model/predict", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps({"status": "ok", "predictions": [
+            {"prediction": 4, "probability": 0.55}, {"prediction": 9, "probability": 0.4},
+            *({"prediction": d, "probability": 0.05 / 8} for d in (0, 1, 2, 3, 5, 6, 7, 8))]})))
+    draw(page, DIGITS[4])
+    assert predict_drawing(page) == "4"
+    drawing_page.screenshot("unsure-4-or-9")
+    assert page.get_attribute(".answer", "data-state") == "unsure"
+    assert page.text_content("#confidence") == "not sure: 4 (55.0%) or 9 (40.0%)"
+    small = page.eval_on_selector("#digit", "e => parseFloat(getComputedStyle(e).fontSize)")
+    page.unroute("**/model/predict")
+    page.click("#clear")
+    draw(page, DIGITS[7])
+    assert predict_drawing(page) == "7"
+    assert page.get_attribute(".answer", "data-state") == "sure"
+    sure = page.eval_on_selector("#digit", "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert small < sure
+
+
+def test_no_guess_between_the_strokes_of_one_digit(drawing_page):
+    """The page predicts when the drawing rests: a second stroke begun within the pause
+    cancels the guess the first stroke would have had."""
+    page = drawing_page.page
+    sent = []
+    page.on("request", lambda request: request.url.endswith("/model/predict") and
+            sent.append(request))
+    first, second = DIGITS[4]
+    draw(page, [first])
+    page.wait_for_timeout(150)  # well within the page's pause after a stroke
+    draw(page, [second])
+    page.locator("#digit:not(:empty)").wait_for()
+    assert settled_digit(page) == "4"
+    assert len(sent) == 1

@@ -1,4 +1,5 @@
 """The command-line client (`python -m client`) against the real server over HTTP."""
+import json
 import os
 import signal
 import socket
@@ -7,7 +8,7 @@ import sys
 import threading
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from client import cli
 from harness import ROOT
@@ -275,3 +276,27 @@ def test_a_real_run_shows_the_estimate(server, digit_files):
     done = run_client(*digit_files, "--url", server.url, "--batch-size", "5", "--progress")
     assert done.returncode == 0, done.stderr
     assert "5/20 files  25%" in done.stderr and "elapsed, ETA" in done.stderr
+
+
+def test_an_unsure_answer_says_so_and_names_the_runner_up():
+    text = cli.line("4.png", ("ok", 4, 0.55, 9, 0.4), as_json=False)
+    assert text == "4.png\t4\t0.550 (not sure; or 9 at 0.400)" and len(text.split("\t")) == 3
+    assert cli.line("4.png", ("ok", 4, 0.95, 9, 0.04), as_json=False) == "4.png\t4\t0.950"
+    assert json.loads(cli.line("4.png", ("ok", 4, 0.55, 9, 0.4), as_json=True)) == {
+        "file": "4.png", "digit": 4, "probability": 0.55, "sure": False,
+        "runner_up": {"digit": 9, "probability": 0.4}}
+
+
+def test_a_picture_that_is_not_a_digit_is_reported_as_such(server, digit_files, tmp_path):
+    cross = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(cross).line([(40, 40), (160, 160)], fill=0, width=14)
+    ImageDraw.Draw(cross).line([(160, 40), (40, 160)], fill=0, width=14)
+    path = tmp_path / "cross.png"
+    path.write_bytes(encode(cross))
+    done = run_client(digit_files[2], path, "--url", server.url)
+    assert done.returncode == cli.EXIT_FILE_ERRORS
+    lines = done.stdout.splitlines()
+    assert lines[0].split("\t")[1] == "2"
+    assert lines[1] == f"{path}\tnot a digit: that does not look like a digit"
+    alone = run_client(path, "--url", server.url, "--json")  # one file: the server's 422
+    assert json.loads(alone.stdout)["not_a_digit"] is True

@@ -3,6 +3,7 @@
 
 const PREDICT_URL = "../model/predict";
 const AUTO_DELAY_MS = 400;     // wait this long after a stroke for the next one of the digit
+const SURE = 0.7;              // below this probability the answer is shown as "not sure"
 const PAPER = "#fff";
 const INK = "#000";
 
@@ -11,6 +12,7 @@ const ctx = pad.getContext("2d");
 const digitOut = document.getElementById("digit");
 const confidenceOut = document.getElementById("confidence");
 const message = document.getElementById("message");
+const answer = document.querySelector(".answer");
 const bars = document.getElementById("bars");
 const auto = document.getElementById("auto");
 const fileInput = document.getElementById("file");
@@ -45,17 +47,44 @@ function showProbabilities(ranked) {
   }
 }
 
+function percent(probability) {
+  return `${(probability * 100).toFixed(1)}%`;
+}
+
+// The answer's state: "sure", "unsure" (small type, with the runner-up), "refused" or "".
+function setState(state) {
+  answer.dataset.state = state;
+}
+
 function showResult(ranked) {
-  digitOut.textContent = String(ranked[0].prediction);
-  confidenceOut.textContent = `(${(ranked[0].probability * 100).toFixed(1)}% sure)`;
+  const [best, runnerUp] = ranked;
+  digitOut.textContent = String(best.prediction);
+  if (best.probability >= SURE) {
+    setState("sure");
+    confidenceOut.textContent = `(${percent(best.probability)} sure)`;
+  } else {
+    setState("unsure");
+    confidenceOut.textContent = `not sure: ${best.prediction} (${percent(best.probability)})` +
+      (runnerUp ? ` or ${runnerUp.prediction} (${percent(runnerUp.probability)})` : "");
+  }
   message.textContent = "";
   showProbabilities(ranked);
 }
 
 function showError(text) {
+  setState("");
   digitOut.textContent = "?";
   confidenceOut.textContent = "";
   message.textContent = text;
+  showProbabilities([]);
+}
+
+// The server refused the picture as not a digit (a 422 that says so).
+function showRefused() {
+  setState("refused");
+  digitOut.textContent = "";
+  confidenceOut.textContent = "that does not look like a digit";
+  message.textContent = "";
   showProbabilities([]);
 }
 
@@ -67,6 +96,7 @@ function paper() {
 function forgetResult() {
   clearTimeout(autoTimer);
   latest += 1;               // answers still on their way are for a drawing that is gone
+  setState("");
   digitOut.textContent = "";
   confidenceOut.textContent = "";
   message.textContent = "";
@@ -126,6 +156,8 @@ async function predict(blob, name) {
       showResult(body.predictions);
     } else if (response.ok) {
       showError("the server's answer holds no prediction");
+    } else if (response.status === 422 && /not look like a digit/.test(body.message || "")) {
+      showRefused();
     } else {
       showError(body.message || `the server answered ${response.status}`);
     }
