@@ -91,3 +91,18 @@ def test_v2_infer_reports_calibrated_probabilities(server, held_out):
         outputs["probabilities"]["shape"])
     assert_calibrated(probabilities, labels, "V2 infer",
                       np.array(outputs["digit"]["data"]) == -1)
+
+
+def test_the_refusal_offset_refuses_no_more_digits_than_allowed():
+    from training.calibrate import refusal_offset, refused_share
+    rng = np.random.default_rng(1)
+    sure = 6 * np.eye(10)[rng.integers(0, 10, 1000)]
+    digits = np.concatenate([rng.normal(0, 1, (1000, 10)) + sure, rng.normal(0, 1, (1000, 1))],
+                            axis=1)
+    others = np.concatenate([rng.normal(0, 1, (500, 10)), rng.normal(4, 1, (500, 1))], axis=1)
+    logits = np.concatenate([digits, others])
+    labels = np.concatenate([rng.integers(0, 10, 1000), np.full(500, 10)])
+    offset = refusal_offset(logits, labels, 10, 0.01)
+    logits[:, 10] += offset
+    assert refused_share(logits[:1000], 10) <= 0.011
+    assert refused_share(logits[1000:], 10) >= 0.9

@@ -52,3 +52,24 @@ def test_teacher_targets_mix_the_label_with_the_softened_teacher(tmp_path):
     np.testing.assert_allclose(targets, expected, atol=1e-5)
     np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
     assert (targets[np.arange(6), labels] >= 0.3).all()
+
+
+def test_the_not_a_digit_head_keeps_the_ten_digits_weights():
+    from training.train import NOT_A_DIGIT, with_not_a_digit_output
+    model = build_model(keras, "small")
+    grown = with_not_a_digit_output(keras, model)
+    assert grown.output_shape == (None, NOT_A_DIGIT + 1)
+    old_kernel, old_bias = model.layers[-1].get_weights()
+    kernel, bias = grown.layers[-1].get_weights()
+    np.testing.assert_array_equal(kernel[:, :10], old_kernel)
+    np.testing.assert_array_equal(bias[:10], old_bias)
+    assert (kernel[:, 10] == 0).all() and bias[10] < 0  # starts out saying "a digit"
+
+
+def test_non_digit_examples_leave_out_the_look_alikes():
+    from training.negatives import LETTERS, SYMBOLS, make
+    assert not set(LETTERS) & set("OoIilJSsZzBGbqg")
+    assert "circle" not in SYMBOLS and "ellipse" not in SYMBOLS
+    maps, names = make(30, np.random.default_rng(0))
+    assert len(maps) == 30 and all(m.shape == (96, 96) and m.max() > 0.3 for m in maps)
+    assert set(names) <= {"letter", "symbol", "scribble", "doodle", "smudge", "fold_line"}
