@@ -266,9 +266,16 @@ def main(argv=None):
     loss = "sparse_categorical_crossentropy"
     accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     if args.teacher:
+        # the teacher knows plain and distorted MNIST digits (the first two parts); restyled
+        # digits and non-digits keep their hard labels
         log.info("soft targets from %s", args.teacher)
-        y_train = teacher_targets(keras, args.teacher, x_train, y_train, args.teacher_weight)
-        y_val = np.eye(10, dtype=np.float32)[y_val]
+        classes = NOT_A_DIGIT + 1 if args.not_a_digit else 10
+        taught = 2 * len(train_idx)
+        targets = np.eye(classes, dtype=np.float32)[y_train]
+        targets[:taught, :10] = teacher_targets(keras, args.teacher, x_train[:taught],
+                                                y_train[:taught], args.teacher_weight)
+        y_train = targets
+        y_val = np.eye(classes, dtype=np.float32)[y_val]
         loss = "categorical_crossentropy"
         accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")
 
