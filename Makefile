@@ -65,8 +65,7 @@ train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a lar
 	$(BIN)/python -m training.train $(MNIST) --init-from build/stage1.h5 --epochs 6 \
 		--learning-rate 5e-4 --jitter 0 --teacher build/teacher.h5 --out build/distilled.h5
 	$(BIN)/python -m training.train $(MNIST) --init-from build/distilled.h5 --epochs 12 \
-		--learning-rate 5e-4 --jitter 0.5 --styles --not-a-digit 40000 \
-		--teacher build/teacher.h5 --out build/honest.h5
+		--learning-rate 5e-4 --jitter 0.5 --styles --not-a-digit 40000 --out build/honest.h5
 	$(BIN)/python -m training.calibrate $(MNIST) --model build/honest.h5 \
 		--out models/$(MODEL_FILE)
 	$(MAKE) --no-print-directory release-model
