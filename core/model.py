@@ -11,6 +11,13 @@ from core.runtime import NOT_A_DIGIT, load_runtime
 DIGITS = 10
 
 
+def percent(probability):
+    """A probability for people: one decimal, never a flat 0 % or 100 %."""
+    if probability > 0.999:
+        return ">99.9%"
+    return "<0.1%" if probability < 0.001 else f"{probability:.1%}"
+
+
 class ModelWrapper:
     """Digits from image uploads: `_pre_process` -> `_predict` -> `_post_process`."""
 
@@ -72,8 +79,9 @@ class ModelWrapper:
             best = int(np.argmax(digits))
             return NotADigit(
                 f"no digit found: the ink does not look like a digit "
-                f"({probabilities[NOT_A_DIGIT]:.0%} sure it is not one; the closest digit is "
-                f"{best} at {digits[best]:.0%}); send a picture of one handwritten digit 0-9")
+                f"({percent(probabilities[NOT_A_DIGIT])} sure it is not one; the closest digit "
+                f"is {best} at {percent(digits[best])}); send a picture of one handwritten "
+                "digit 0-9")
         ranked = np.argsort(-digits, kind="stable")
         return [{"prediction": int(digit), "probability": float(digits[digit])}
                 for digit in ranked]

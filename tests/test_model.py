@@ -66,7 +66,9 @@ def test_post_process_refuses_what_the_not_a_digit_output_wins_unless_told_not_t
     refused = wrapper_of(Refusing(None))._post_process(probabilities)
     assert isinstance(refused, NotADigit) and isinstance(refused, NoDigitFound)
     assert str(refused).startswith("no digit found: the ink does not look like a digit")
-    assert "75% sure" in str(refused) and "closest digit is 4 at 10%" in str(refused)
+    assert "75.0% sure" in str(refused) and "closest digit is 4 at 10.0%" in str(refused)
+    assert "(>99.9% sure it is not one; the closest digit is 4 at <0.1%)" in str(
+        wrapper_of(Refusing(None))._post_process(np.eye(11)[10] * 0.9999 + np.eye(11)[4] * 1e-4))
     ranked = wrapper_of(Refusing(None), refuse_not_digits=False)._post_process(probabilities)
     assert [entry["prediction"] for entry in ranked][:2] == [4, 2]
     assert len(ranked) == 10  # "not a digit" is never ranked as a digit

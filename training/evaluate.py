@@ -100,14 +100,15 @@ def per_digit(outcome):
                      for d in range(10))
 
 
-def reliability_diagram(groups, path, bins=ECE_BINS, size=(720, 400)):
+def reliability_diagram(groups, path, bins=ECE_BINS, panel_w=260):
     """A PNG of accuracy against reported probability, bin by bin, one panel per group
     (name -> (probabilities, labels)): bars on the diagonal mean the probability is honest."""
-    panel_w, height = size[0] // len(groups), size[1]
+    side = panel_w - 60
+    height = side + 90
     image = Image.new("RGB", (panel_w * len(groups), height), "white")
     draw = ImageDraw.Draw(image)
     for index, (name, (probabilities, labels)) in enumerate(groups.items()):
-        left, top, side = index * panel_w + 45, 30, min(panel_w - 60, height - 80)
+        left, top = index * panel_w + 45, 30
         bottom = top + side
         confidence = probabilities.max(axis=1)
         correct = probabilities.argmax(axis=1) == labels
