@@ -47,7 +47,10 @@ function showProbabilities(ranked) {
   }
 }
 
+// A probability for people: one decimal, never a flat 100.0% or 0.0%.
 function percent(probability) {
+  if (probability > 0.999) return ">99.9%";
+  if (probability < 0.001) return "<0.1%";
   return `${(probability * 100).toFixed(1)}%`;
 }
 
