@@ -1,0 +1,109 @@
+"""How long reading a number takes, stage by stage, on this machine, now.
+
+    python -m bench.read [MNIST folder] [--digits 6] [--repeat 100] [--model assets/mnist_cnn.tflite]
+
+Composes numbers of `--digits` MNIST test digits (spaced, tight, touching; as a paper photo
+JPEG, a scan PNG and a transparent canvas PNG, as `make evaluate` does) and times the whole
+`NumberReader.read` of each, next to its stages: decode and grey, finding the row of ink,
+splitting and normalising the pieces, and the model calls. For comparison it also times one
+single-digit `prepare_digits` + model call (what `/model/predict` does per image).
+Prints the median wall time and the CPU time per call in milliseconds; nothing is asserted.
+On a shared machine compare only numbers from the same run.
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import config
+from core.digit import decode, prepare_digits, read_header, to_grey
+from core.model import ModelWrapper
+from core.number import NumberReader, find_row
+from training.mnist import load_split
+from training.numbers import MEDIA, SPACINGS, make_number
+
+LIMITS = config.image_limits()
+
+
+class CountingWrapper:
+    """The model stage of a ModelWrapper, timing its calls."""
+
+    def __init__(self, wrapper):
+        self._wrapper = wrapper
+        self.seconds = 0.0
+        self.calls = 0
+        self.digits = 0
+
+    def predict_tensor(self, digits):
+        started = time.process_time()
+        try:
+            return self._wrapper.predict_tensor(digits)
+        finally:
+            self.seconds += time.process_time() - started
+            self.calls += 1
+            self.digits += len(digits)
+
+
+def timed(function, repeat):
+    """(median wall ms, CPU ms) per call."""
+    function()
+    walls = []
+    cpu_started = time.process_time()
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        walls.append((time.perf_counter() - started) * 1000)
+    return statistics.median(walls), (time.process_time() - cpu_started) * 1000 / repeat
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir", nargs="?", default="../shared/mnist")
+    parser.add_argument("--model", default="assets/mnist_cnn.tflite")
+    parser.add_argument("--digits", type=int, default=6)
+    parser.add_argument("--numbers", type=int, default=10, help="numbers per spacing x medium")
+    parser.add_argument("--repeat", type=int, default=20, help="reads of each number")
+    args = parser.parse_args(argv)
+
+    wrapper = ModelWrapper(args.model, **LIMITS)
+    counting = CountingWrapper(wrapper)
+    reader = NumberReader(counting, **LIMITS)
+    images, labels = load_split(args.data_dir, "test")
+    rng = np.random.default_rng(0)
+    single = make_number(images[:1], labels[:1], "spaced", "photo", rng).data
+    print(f"{args.digits}-digit numbers, {args.numbers} per row, each read {args.repeat} times; "
+          "median wall and CPU ms per number")
+    print("| spacing | medium | whole read (wall) | whole read (CPU) | decode + grey (CPU) | "
+          "find row (CPU) | model calls per number | digits classified | model (CPU) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for spacing in SPACINGS:
+        for medium in MEDIA:
+            files = []
+            for _ in range(args.numbers):
+                picks = rng.integers(0, len(images), args.digits)
+                files.append(make_number(images[picks], labels[picks], spacing, medium,
+                                         rng).data)
+            walls, cpus, decodes, rows = [], [], [], []
+            counting.seconds = counting.calls = counting.digits = 0
+            for data in files:
+                wall, cpu = timed(lambda: reader.read([data]), args.repeat)
+                walls.append(wall)
+                cpus.append(cpu)
+                decodes.append(timed(lambda: to_grey(decode(read_header(data, **LIMITS))),
+                                     args.repeat)[1])
+                grey = to_grey(decode(read_header(data, **LIMITS)))
+                rows.append(timed(lambda: find_row(grey), args.repeat)[1])
+            reads = args.numbers * (args.repeat + 1)
+            print(f"| {spacing} | {medium} | {statistics.median(walls):.2f} | "
+                  f"{statistics.median(cpus):.2f} | {statistics.median(decodes):.2f} | "
+                  f"{statistics.median(rows):.2f} | {counting.calls / reads:.2f} | "
+                  f"{counting.digits / reads:.1f} | {1000 * counting.seconds / reads:.2f} |")
+    wall, cpu = timed(lambda: wrapper.predict_tensor(np.stack(
+        prepare_digits([single], **LIMITS))), args.repeat * 5)
+    print(f"\nfor comparison, one single-digit photo through /model/predict's stages "
+          f"(prepare_digits + one model call): wall {wall:.2f} ms, CPU {cpu:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
