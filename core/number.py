@@ -24,23 +24,23 @@ from core.digit import (ANALYSIS_SIDE, MIN_CONTRAST, MIN_INK_PIXELS, NOISE_RATIO
 
 DIGIT_CLASSES = 10  # classes 0-9 are digits; any further output of the model is "not a digit"
 ROW_SIDE = STROKE_SIDE  # the row of digits is cut from the upload at about this height
-SPECK = 0.08  # a stroke shorter than this fraction of the row's height, and small, is a speck
+SPECK = 0.25  # a stroke lower than this fraction of the row's height, and small, is a speck
 MARK = 0.4  # a mark lower than this fraction of the row's height is a dash, dot or comma
 LINE = 1.8  # a stroke this many times taller than the row is a ruled line, not a 1
 ABOVE = 0.5  # strokes sharing this much of the narrower one's width belong to one digit
 FRAGMENT = 0.75  # ... when the lower of them is under this fraction of the row's height
 SPLIT_WIDTH = 1.0  # a piece wider than this many row heights may hold several digits
 MIN_PIECE = 0.1  # no cut leaves a piece narrower than this many row heights
-MAX_PIECE = 1.3  # nor wider
+MAX_PIECE = 1.05  # nor wider (MNIST's digits are at most as wide as they are high)
 CUTS = 4  # candidate cuts per row height of a wide piece, at the columns with the least ink
 SLIVER = 0.15  # a stroke at a cut smaller than this fraction of the piece's largest is a sliver
 SURE = 0.9  # a group that may hold several digits is only split if it reads less surely as one
-SPLIT_PENALTY = 0.25  # log-probability each piece beyond the first must win to be cut off
 # Each digit's width in row heights (mean, standard deviation) on MNIST's training set, where
 # digits are 20 pixels high
 WIDTHS = ((0.90, 0.12), (0.48, 0.20), (0.91, 0.12), (0.83, 0.14), (0.82, 0.14), (0.90, 0.14),
           (0.76, 0.15), (0.80, 0.14), (0.79, 0.15), (0.72, 0.14))
 WIDTH_WEIGHT = 0.3  # how much a piece's width counts against the classifier's log-probability
+FRINGE = np.ones((3, 3), np.uint8)  # the soft edge kept around a piece's strokes
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
 
 
@@ -133,32 +133,44 @@ def _components(mask):
 
 
 def group_strokes(stats):
-    """The strokes as lists of labels, one list per digit-or-mark, left to right, with specks,
-    frames and ruled lines left out; and the row's height (the median stroke height)."""
-    strokes = [index for index in range(1, len(stats))]
+    """The strokes (labels 1.. of `stats`) as lists of labels, one list per digit or mark, left
+    to right, with frames, ruled lines and specks left out; and the row's height."""
+    strokes = [index for index in range(1, len(stats)) if not _is_frame(index, stats)]
     if not strokes:
-        return [], 1
+        return [], 1.0
     largest = max(stats[i, 4] for i in strokes)
-    heights = [stats[i, 3] for i in strokes if stats[i, 4] >= 0.1 * largest]
-    row = float(np.median(heights))
+    row = _row_height(stats, strokes)
     strokes = [i for i in strokes
-               if not (stats[i, 3] < SPECK * row * 3 and stats[i, 4] < 0.02 * largest)]
-    strokes = [i for i in strokes if not _is_frame(i, strokes, stats)]
-    strokes = [i for i in strokes
-               if not (stats[i, 3] > LINE * row and stats[i, 2] < 0.3 * stats[i, 3])]
+               if not (stats[i, 3] < SPECK * row and stats[i, 4] < 0.02 * largest)
+               and not (stats[i, 3] > LINE * row and stats[i, 2] < 0.3 * stats[i, 3])]
     groups = []
     for index in sorted(strokes, key=lambda i: stats[i, 0]):
         x, _, w, h, _ = stats[index]
         for group in groups:
-            gx, gy, gw, gh = _extent(group, stats)
+            gx, _, gw, gh = _extent(group, stats)
             overlap = min(x + w, gx + gw) - max(x, gx)
-            if overlap >= ABOVE * min(w, gw) and min(h, gh) < FRAGMENT * row:
+            if (overlap >= ABOVE * min(w, gw) and min(h, gh) < FRAGMENT * row
+                    or overlap > 0 and max(h, gh) < FRAGMENT * row):  # pieces of one stroke
                 group.append(index)
                 break
         else:
             groups.append([index])
     groups.sort(key=lambda group: _extent(group, stats)[0])
     return groups, row
+
+
+def _row_height(stats, strokes):
+    """How high the row of digits is: from the top of the strokes to their bottom, leaving out
+    the highest and lowest 2 % of their ink (a stray speck or a long tail)."""
+    tops = np.asarray([stats[i, 1] for i in strokes], np.float64)
+    bottoms = tops + [stats[i, 3] for i in strokes]
+    areas = np.asarray([stats[i, 4] for i in strokes], np.float64)
+    order, weights = np.argsort(tops), np.cumsum(areas[np.argsort(tops)])
+    top = tops[order][np.searchsorted(weights, 0.02 * weights[-1])]
+    order = np.argsort(-bottoms)
+    weights = np.cumsum(areas[order])
+    bottom = bottoms[order][np.searchsorted(weights, 0.02 * weights[-1])]
+    return max(float(bottom - top), 1.0)
 
 
 def _extent(labels, stats):
@@ -170,14 +182,15 @@ def _extent(labels, stats):
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
-def _is_frame(index, strokes, stats):
-    """A stroke whose box holds two or more other strokes whole: a box drawn round the
-    number."""
+def _is_frame(index, stats):
+    """A stroke whose box holds two or more other strokes whole, each at least a quarter of its
+    height: a box drawn round the number."""
     x, y, w, h, _ = stats[index]
-    inside = sum(1 for other in strokes if other != index
+    inside = sum(1 for other in range(1, len(stats)) if other != index
                  and stats[other, 0] >= x and stats[other, 1] >= y
                  and stats[other, 0] + stats[other, 2] <= x + w
-                 and stats[other, 1] + stats[other, 3] <= y + h)
+                 and stats[other, 1] + stats[other, 3] <= y + h
+                 and stats[other, 3] >= h / 4)
     return inside >= 2
 
 
@@ -263,7 +276,7 @@ def normalise_piece(row, group, first, last):
     start, stop = int(cols[0]), int(cols[-1]) + 1
     own = own[top:bottom, start:stop]
     # the soft edge of the piece's own strokes (anti-aliasing below the threshold) comes along
-    near = cv2.dilate(own.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    near = cv2.dilate(own.view(np.uint8), FRINGE).view(bool)
     y, x = group.y + top, group.x + left + start
     ink = row.ink[y:y + bottom - top, x:x + stop - start] * near
     digit = _size_normalise(ink, own, row.threshold)
@@ -350,10 +363,10 @@ class NumberReader:
 
 def piece_score(probabilities, box, row):
     """How good a piece is as one digit: the log-probability of its likeliest digit, plus how
-    likely that digit is to be as wide as the piece (WIDTHS), less the price of a piece."""
+    likely that digit is to be as wide as the piece (WIDTHS)."""
     best = int(np.argmax(probabilities[:DIGIT_CLASSES]))  # "not a digit" lowers the score
     mean, spread = WIDTHS[best]
-    return (math.log(max(float(probabilities[best]), 1e-12)) - SPLIT_PENALTY
+    return (math.log(max(float(probabilities[best]), 1e-12))
             - WIDTH_WEIGHT * 0.5 * ((box[2] / row - mean) / spread) ** 2)
 
 
