@@ -14,11 +14,12 @@ every digit is right, if the split is right and the digits' errors are independe
 import dataclasses
 import math
 
-import cv2
 import numpy as np
+from PIL import Image
 
+from core.components import label
 from core.digit import (ANALYSIS_SIDE, MIN_CONTRAST, MIN_INK_PIXELS, NOISE_RATIO, STROKE_SIDE,
-                        TOO_LITTLE_INK, ImageError, ImageTooLarge, NoDigitFound, _ink_bounds,
+                        TOO_LITTLE_INK, ImageError, ImageTooLarge, NoDigitFound, _dilate, _ink_bounds,
                         _size_normalise, background, box_downscale, decode,
                         noise_level, otsu_threshold, polarity, read_header, to_grey)
 
@@ -26,6 +27,7 @@ DIGIT_CLASSES = 10  # classes 0-9 are digits; any further output of the model is
 ROW_SIDE = STROKE_SIDE  # the row of digits is cut from the upload at about this height
 SPECK = 0.25  # a stroke lower than this fraction of the row's height, and small, is a speck
 MARK = 0.4  # a mark lower than this fraction of the row's height is a dash, dot or comma
+BAR = 0.6  # a stroke filling this much of its box, and flat, is a dash or a bar
 LINE = 1.8  # a stroke this many times taller than the row is a ruled line, not a 1
 ABOVE = 0.5  # strokes sharing this much of the narrower one's width belong to one digit
 FRAGMENT = 0.75  # ... when the lower of them is under this fraction of the row's height
@@ -33,14 +35,12 @@ SPLIT_WIDTH = 1.0  # a piece wider than this many row heights may hold several d
 MIN_PIECE = 0.1  # no cut leaves a piece narrower than this many row heights
 MAX_PIECE = 1.05  # nor wider (MNIST's digits are at most as wide as they are high)
 CUTS = 4  # candidate cuts per row height of a wide piece, at the columns with the least ink
-SLIVER = 0.15  # a stroke at a cut smaller than this fraction of the piece's largest is a sliver
 SURE = 0.9  # a group that may hold several digits is only split if it reads less surely as one
 # Each digit's width in row heights (mean, standard deviation) on MNIST's training set, where
 # digits are 20 pixels high
 WIDTHS = ((0.90, 0.12), (0.48, 0.20), (0.91, 0.12), (0.83, 0.14), (0.82, 0.14), (0.90, 0.14),
           (0.76, 0.15), (0.80, 0.14), (0.79, 0.15), (0.72, 0.14))
 WIDTH_WEIGHT = 0.3  # how much a piece's width counts against the classifier's log-probability
-FRINGE = np.ones((3, 3), np.uint8)  # the soft edge kept around a piece's strokes
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
 
 
@@ -118,18 +118,12 @@ def find_row(grey):
     fine = box_downscale(crop, scale)
     local = level[0]  # evenly lit: one level for the whole image
     if local.size > 1:
-        local = cv2.resize(np.ascontiguousarray(local[top:bottom, left:right], np.float32),
-                           (fine.shape[1], fine.shape[0]), interpolation=cv2.INTER_LINEAR)
+        local = np.asarray(Image.fromarray(np.ascontiguousarray(
+            local[top:bottom, left:right], np.float32), mode="F").resize(
+                (fine.shape[1], fine.shape[0]), Image.Resampling.BILINEAR))
     fine_ink = np.maximum(sign[0] * (fine - paper[0]) - local, 0.0)
     return Row(fine_ink, fine_ink > threshold, threshold, (left * factor, top * factor), scale,
                (width, height))
-
-
-def _components(mask):
-    """Label image and per-label (x, y, w, h, area) of the mask's 8-connected strokes."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8),
-                                                               connectivity=8)
-    return labels, stats
 
 
 def group_strokes(stats):
@@ -157,6 +151,14 @@ def group_strokes(stats):
             groups.append([index])
     groups.sort(key=lambda group: _extent(group, stats)[0])
     return groups, row
+
+
+def is_mark(labels, stats, row):
+    """Whether strokes are a mark, not a digit: lower than MARK of the row (a dash, a dot, a
+    comma, an underline), or a bar: a solid stroke less than half as high as it is wide."""
+    _, _, width, height = _extent(labels, stats)
+    solid = sum(int(stats[i, 4]) for i in labels) / (width * height)
+    return height < MARK * row or (height < width / 2 and solid > BAR)
 
 
 def _row_height(stats, strokes):
@@ -255,28 +257,18 @@ def candidate_pieces(group, row, whole_only=False):
 
 def normalise_piece(row, group, first, last):
     """The ink between two cuts of a group to MNIST's 28x28, exactly as a single-digit
-    upload's ink is; and its box in row pixels (x, y, w, h). (None, None) if it holds no ink.
-    Slivers of a neighbour that the cuts slice off (small strokes at the cut edges) are left
-    out."""
+    upload's ink is; and its box in row pixels (x, y, w, h). (None, None) if it holds no ink."""
     left, right = group.cuts[first], group.cuts[last]
     own = group.mask[:, left:right]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(own.view(np.uint8),
-                                                               connectivity=8)
-    if count < 2:
-        return None, None
-    largest = stats[1:, 4].max()
-    at_cut = (stats[:, 0] == 0) & (left > 0) | (stats[:, 0] + stats[:, 2] == own.shape[1]) & (
-        right < group.mask.shape[1])
-    keep = (stats[:, 4] >= SLIVER * largest) | ~at_cut
-    keep[0] = False
-    own = keep[labels]
     rows = np.flatnonzero(own.any(axis=1))
+    if len(rows) == 0:
+        return None, None
     cols = np.flatnonzero(own.any(axis=0))
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     start, stop = int(cols[0]), int(cols[-1]) + 1
     own = own[top:bottom, start:stop]
     # the soft edge of the piece's own strokes (anti-aliasing below the threshold) comes along
-    near = cv2.dilate(own.view(np.uint8), FRINGE).view(bool)
+    near = _dilate(own.astype(np.float32), 1) > 0
     y, x = group.y + top, group.x + left + start
     ink = row.ink[y:y + bottom - top, x:x + stop - start] * near
     digit = _size_normalise(ink, own, row.threshold)
@@ -315,9 +307,9 @@ class NumberReader:
     def read_grey(self, grey):
         """The Reading of one grey image (any polarity), or raise NoDigitFound."""
         row = find_row(grey)
-        labels_image, stats = _components(row.mask)
+        labels_image, stats = label(row.mask)
         labels, height = group_strokes(stats)
-        labels = [g for g in labels if _extent(g, stats)[3] >= MARK * height]
+        labels = [g for g in labels if not is_mark(g, stats, height)]
         groups = make_groups(labels_image, labels, stats, height)
         # every group whole, and the splits of those too wide to be one digit; then the
         # splits of the groups that may hold several digits and do not read surely as one
