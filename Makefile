@@ -82,15 +82,21 @@ $(BIN)/.evaluate-installed: $(BIN)/.installed requirements-evaluate.txt
 	touch $@
 
 FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-freefont-ttf
-evaluate-deps: $(BIN)/.evaluate-installed  ## other writers' digits (scikit-learn) and Debian's typefaces
+evaluate-deps: $(BIN)/.evaluate-installed  ## other writers' digits (scikit-learn), Debian's typefaces and Tesseract
 	@test -d /usr/share/fonts/truetype/freefont -a -d /usr/share/fonts/truetype/liberation \
 		-a -d /usr/share/fonts/truetype/dejavu || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y $(FONT_PACKAGES); }
+	@command -v tesseract >/dev/null || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }
 
-.PHONY: evaluate evaluate-deps bench-preprocess
-evaluate: $(BIN)/.installed $(MODELS) evaluate-deps  ## accuracy, refusals and ECE through the serving path, per kind
+.PHONY: evaluate evaluate-deps bench-preprocess bench-read
+evaluate: $(BIN)/.installed $(MODELS) evaluate-deps  ## accuracy, refusals and ECE per kind; numbers next to Tesseract
 	$(BIN)/python -m training.evaluate $(MNIST) --model assets/$(LITE_FILE) \
 		--diagram docs/reliability.png
+	$(BIN)/python -m training.numbers $(MNIST) --model assets/$(LITE_FILE)
+
+bench-read: $(BIN)/.installed $(MODELS)  ## time reading a 6-digit number, stage by stage, next to a single-digit prediction
+	$(BIN)/python -m bench.read $(MNIST) --model assets/$(LITE_FILE)
 
 bench-preprocess: $(BIN)/.installed $(MODELS)  ## pre-processing time next to the model's own inference
 	$(BIN)/python -m bench.preprocess --model assets/$(LITE_FILE) --model assets/$(MODEL_FILE)

@@ -35,12 +35,16 @@ SPLIT_WIDTH = 1.0  # a piece wider than this many row heights may hold several d
 MIN_PIECE = 0.1  # no cut leaves a piece narrower than this many row heights
 MAX_PIECE = 1.05  # nor wider (MNIST's digits are at most as wide as they are high)
 CUTS = 4  # candidate cuts per row height of a wide piece, at the columns with the least ink
+MAX_CUTS = 64  # and at most this many in one piece (enough for 16 digits joined in one stroke)
+MAX_GROUPS = 64  # an image with more separate digits or marks than this is not one number
 SURE = 0.9  # a group that may hold several digits is only split if it reads less surely as one
 # Each digit's width in row heights (mean, standard deviation) on MNIST's training set, where
 # digits are 20 pixels high
 WIDTHS = ((0.90, 0.12), (0.48, 0.20), (0.91, 0.12), (0.83, 0.14), (0.82, 0.14), (0.90, 0.14),
           (0.76, 0.15), (0.80, 0.14), (0.79, 0.15), (0.72, 0.14))
 WIDTH_WEIGHT = 0.3  # how much a piece's width counts against the classifier's log-probability
+TOO_MANY_MARKS = (f"no number found: more than {MAX_GROUPS} separate marks; send an image of one "
+                  "row of digits")
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
 
 
@@ -225,7 +229,7 @@ def cut_lines(mask, row):
     for column in lowest[np.argsort(profile[lowest], kind="stable")]:
         if all(abs(int(column) - c) >= edge for c in chosen):
             chosen.append(int(column))
-        if len(chosen) >= CUTS * width / row:
+        if len(chosen) >= min(CUTS * width / row, MAX_CUTS):
             break
     return (0, *sorted(chosen), width)
 
@@ -310,6 +314,8 @@ class NumberReader:
         labels_image, stats = label(row.mask)
         labels, height = group_strokes(stats)
         labels = [g for g in labels if not is_mark(g, stats, height)]
+        if len(labels) > MAX_GROUPS:
+            raise NoDigitFound(TOO_MANY_MARKS)
         groups = make_groups(labels_image, labels, stats, height)
         # every group whole, and the splits of those too wide to be one digit; then the
         # splits of the groups that may hold several digits and do not read surely as one
