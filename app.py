@@ -14,13 +14,14 @@ from api.health import health_ns, mark_ready
 from api.metrics import instrument, metrics_ns
 from api.model import model_ns
 from api.request_ids import RequestIdFilter, register_request_ids
-from api.served_model import attach_model
+from api.served_model import attach_model, attach_reader
 from api.swagger_page import register_swagger_page
 from api.v2 import v2_ns
 from api.webapp import webapp
 from api.wsgi_input import guard_input
 from core.errors import ModelLoadError
 from core.model import ModelWrapper
+from core.number import NumberReader
 from core.runtime import WORKER_BOOT_ERROR
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s req=%(request_id)s: %(message)s"
@@ -62,7 +63,10 @@ def create_app(overrides=None, model=None):
     app = Flask(__name__)
     app.config.from_mapping(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"]
-    attach_model(app, model or _load_model(settings))
+    model = model or _load_model(settings)
+    attach_model(app, model)
+    attach_reader(app, NumberReader(model, **config.image_limits(settings),
+                                    max_batch_pixels=settings["MAX_BATCH_PIXELS"]))
     api = Api(app, title=config.API_TITLE, version=config.API_VERSION,
               description=config.API_DESCRIPTION, doc="/", catch_all_404s=True)
     register_swagger_page(api)

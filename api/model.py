@@ -1,11 +1,12 @@
-"""The `model` namespace that MAX models expose: GET /model/metadata, what this model is, and
-POST /model/predict, one or several image files in, ranked digit probabilities out."""
+"""The `model` namespace that MAX models expose: GET /model/metadata, what this model is;
+POST /model/predict, one or several image files in, ranked digit probabilities out; and
+POST /model/read, images of a number (a row of digits) in, the digits read left to right out."""
 from flask import current_app
 from flask_restx import Namespace, Resource, fields
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
-from api.served_model import current_model
+from api.served_model import current_model, current_reader
 from api.uploads import request_files
 
 FIELD = "image"
@@ -58,6 +59,43 @@ error_schema = model_ns.model("Error", {
     "request_id": fields.String(description="Quote this when reporting a server error"),
 })
 
+read_parser = model_ns.parser()
+read_parser.add_argument(
+    FIELD, type=FileStorage, location="files", required=True,
+    help="An image of one number: a row of handwritten digits (PNG, JPEG, GIF, BMP, TIFF, WebP "
+         "or PPM). Repeat the field to send a batch: each file gets its own result, in the "
+         "order sent.")
+
+digit_schema = model_ns.model("ReadDigit", {
+    "box": fields.List(fields.Integer, required=True, min_items=4, max_items=4,
+                       description="[x, y, width, height] of the digit in the uploaded image's "
+                                   "pixels (after EXIF orientation)"),
+    "prediction": fields.Integer(required=True, min=0, max=9, description="The digit"),
+    "probability": fields.Float(required=True, min=0, max=1,
+                                description="The model's probability for that digit"),
+})
+reading_fields = {
+    "text": fields.String(description="The digits left to right", example="2026"),
+    "probability": fields.Float(min=0, max=1,
+                                description="Probability that the whole reading is right: the "
+                                            "product of its digits' probabilities"),
+    "digits": fields.List(fields.Nested(digit_schema),
+                          description="One entry per character of text, left to right"),
+}
+read_entry_schema = model_ns.model("ReadEntry", {
+    "filename": fields.String(required=True, description="The uploaded file's name"),
+    "status": fields.String(required=True, enum=["ok", "error"]),
+    **reading_fields,
+    "message": fields.String(description="What is wrong with this file (when error)"),
+})
+read_schema = model_ns.model("ReadResponse", {
+    "status": fields.String(required=True, enum=["ok"], example="ok"),
+    **reading_fields,
+    "results": fields.List(fields.Nested(read_entry_schema),
+                           description="Several files sent: one entry per file, in the order "
+                                       "sent"),
+})
+
 
 def _uploads():
     """(filename, content) of each file sent in the `image` field, or a 400 saying what was
@@ -78,6 +116,19 @@ def _entry(name, outcome):
     if isinstance(outcome, Exception):
         return {"filename": name, "status": "error", "message": str(outcome)}
     return {"filename": name, "status": "ok", "predictions": outcome}
+
+
+def _reading(reading):
+    """A Reading as the JSON fields of /model/read's answer."""
+    return {"text": reading.text, "probability": reading.probability,
+            "digits": [{"box": list(digit.box), "prediction": digit.prediction,
+                        "probability": digit.probability} for digit in reading.digits]}
+
+
+def _read_entry(name, outcome):
+    if isinstance(outcome, Exception):
+        return {"filename": name, "status": "error", "message": str(outcome)}
+    return {"filename": name, "status": "ok", **_reading(outcome)}
 
 
 @model_ns.route("/metadata")
@@ -109,3 +160,30 @@ class Predict(Resource):
             return {"status": "ok", "predictions": outcomes[0]}
         return {"status": "ok", "results": [_entry((filename or "")[:MAX_FILENAME], outcome)
                                             for (filename, _), outcome in zip(files, outcomes)]}
+
+
+@model_ns.route("/read")
+class Read(Resource):
+    @model_ns.expect(read_parser)
+    @model_ns.response(200, "The number read", read_schema)
+    @model_ns.response(400, "Not an image, or no file in the 'image' field", error_schema)
+    @model_ns.response(413, "Upload or image too large", error_schema)
+    @model_ns.response(422, "No digit found in the image", error_schema)
+    def post(self):
+        """Read the handwritten number (a row of digits) in each uploaded image.
+
+        One file: `text` is the digits left to right, `digits` gives each one's box and
+        probability, `probability` that of the whole reading. Several files: `results` has one
+        entry per file; a file that cannot be read fails only its own entry. Marks that are not
+        digits (a dash, a dot, a comma, a frame) are left out; an image with no digit at all is
+        a 422.
+        """
+        files = _uploads()
+        outcomes = current_reader().read([content for _, content in files])
+        if len(files) == 1:
+            if isinstance(outcomes[0], Exception):
+                raise outcomes[0]
+            return {"status": "ok", **_reading(outcomes[0])}
+        return {"status": "ok",
+                "results": [_read_entry((filename or "")[:MAX_FILENAME], outcome)
+                            for (filename, _), outcome in zip(files, outcomes)]}

@@ -1,12 +1,12 @@
 """How long reading a number takes, stage by stage, on this machine, now.
 
-    python -m bench.read [MNIST folder] [--digits 6] [--repeat 100] [--model assets/mnist_cnn.tflite]
+    python -m bench.read [MNIST folder] [--digits 6] [--numbers 10] [--repeat 20]
 
 Composes numbers of `--digits` MNIST test digits (spaced, tight, touching; as a paper photo
 JPEG, a scan PNG and a transparent canvas PNG, as `make evaluate` does) and times the whole
 `NumberReader.read` of each, next to its stages: decode and grey, finding the row of ink,
 splitting and normalising the pieces, and the model calls. For comparison it also times one
-single-digit `prepare_digits` + model call (what `/model/predict` does per image).
+single-digit `digits_from_uploads` + model call (what `/model/predict` does per image).
 Prints the median wall time and the CPU time per call in milliseconds; nothing is asserted.
 On a shared machine compare only numbers from the same run.
 """
@@ -17,9 +17,11 @@ import time
 import numpy as np
 
 import config
-from core.digit import decode, prepare_digits, read_header, to_grey
+from core.decode import decode, read_header
+from core.grey import to_grey
 from core.model import ModelWrapper
 from core.number import NumberReader, find_row
+from core.pipeline import digits_from_uploads
 from training.mnist import load_split
 from training.numbers import MEDIA, SPACINGS, make_number
 
@@ -100,9 +102,9 @@ def main(argv=None):
                   f"{statistics.median(rows):.2f} | {counting.calls / reads:.2f} | "
                   f"{counting.digits / reads:.1f} | {1000 * counting.seconds / reads:.2f} |")
     wall, cpu = timed(lambda: wrapper.predict_tensor(np.stack(
-        prepare_digits([single], **LIMITS))), args.repeat * 5)
+        digits_from_uploads([single], **LIMITS))), args.repeat * 5)
     print(f"\nfor comparison, one single-digit photo through /model/predict's stages "
-          f"(prepare_digits + one model call): wall {wall:.2f} ms, CPU {cpu:.2f} ms")
+          f"(digits_from_uploads + one model call): wall {wall:.2f} ms, CPU {cpu:.2f} ms")
 
 
 if __name__ == "__main__":

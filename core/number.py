@@ -1,6 +1,6 @@
 """Read a number: the row of handwritten digits in one upload, left to right.
 
-The upload is decoded and its ink told from the paper exactly as for one digit (core.digit);
+The upload is decoded and its ink told from the paper exactly as for one digit (core.ink);
 the ink is then split into digits: connected strokes, merged when one sits above another (a
 5's flag, a broken stroke), marks that are not digits left out by their shape (specks, dashes,
 dots, commas, a frame or a ruled line), and wide or joined strokes cut at the columns where
@@ -17,11 +17,14 @@ import math
 import numpy as np
 from PIL import Image
 
+from core.arrays import box_downscale, dilate
+from core.batch import PixelBudget
 from core.components import label
-from core.digit import (ANALYSIS_SIDE, MIN_CONTRAST, MIN_INK_PIXELS, NOISE_RATIO, STROKE_SIDE,
-                        TOO_LITTLE_INK, ImageError, ImageTooLarge, NoDigitFound, _dilate, _ink_bounds,
-                        _size_normalise, background, box_downscale, decode,
-                        noise_level, otsu_threshold, polarity, read_header, to_grey)
+from core.decode import decode, read_header
+from core.errors import ImageError, NoDigitFound
+from core.grey import to_grey
+from core.ink import Ink, find_ink
+from core.normalise import STROKE_SIDE, centre_by_mass, fit_box, match_stroke
 
 DIGIT_CLASSES = 10  # classes 0-9 are digits; any further output of the model is "not a digit"
 ROW_SIDE = STROKE_SIDE  # the row of digits is cut from the upload at about this height
@@ -90,44 +93,33 @@ class Row:
 
 
 def find_row(grey):
-    """The Row of a grey upload, or raise the NoDigitFound of a blank page (the same rule and
-    message as for one digit). The ink is located on a copy averaged down to ANALYSIS_SIDE,
-    then cut from the full-resolution image averaged down only until the row is ROW_SIDE high,
-    so every digit keeps the detail a single-digit upload would."""
-    factor = math.ceil(max(grey.shape) / ANALYSIS_SIDE)
-    coarse = box_downscale(grey, factor)[None]
-    sign, paper = polarity(coarse)
-    bright = sign * (coarse - paper)
-    level = background(bright)
-    residual = bright - level
-    ink = np.maximum(residual, 0.0)
-    contrast = float(ink.max())
-    if contrast < max(MIN_CONTRAST, NOISE_RATIO * float(noise_level(residual)[0])):
-        raise NoDigitFound("no digit found: the image is blank or has too little contrast")
-    threshold = float(otsu_threshold(ink, np.asarray([contrast]))[0])
-    mask = ink > threshold
-    if np.count_nonzero(mask) < MIN_INK_PIXELS:
-        raise NoDigitFound(TOO_LITTLE_INK)
-    (top,), (bottom,) = _ink_bounds(mask, axis=2)
-    (left,), (right,) = _ink_bounds(mask, axis=1)
+    """The Row of a grey upload, or raise the NoDigitFound of a blank page. The ink is found
+    exactly as for one digit (core.ink.find_ink, on a coarse copy), then cut from the
+    full-resolution image averaged down only until the row is ROW_SIDE high, so every digit
+    keeps the detail a single-digit upload would."""
+    where = find_ink([grey])[0]
+    if isinstance(where, NoDigitFound):
+        raise where
+    factor, (top, bottom, left, right) = where.factor, where.box
     height, width = grey.shape
+    coarse_height, coarse_width = where.ink.shape
     # a coarse pixel to spare around the ink
     top, left = max(top - 1, 0), max(left - 1, 0)
-    bottom, right = min(bottom + 1, ink.shape[1]), min(right + 1, ink.shape[2])
+    bottom, right = min(bottom + 1, coarse_height), min(right + 1, coarse_width)
     scale = max(1, math.ceil((bottom - top) * factor / ROW_SIDE))
     if scale >= factor:  # the coarse copy is already as fine as wanted
-        return Row(ink[0, top:bottom, left:right], mask[0, top:bottom, left:right], threshold,
-                   (left * factor, top * factor), factor, (width, height))
-    crop = grey[top * factor:bottom * factor, left * factor:right * factor]
-    fine = box_downscale(crop, scale)
-    local = level[0]  # evenly lit: one level for the whole image
-    if local.size > 1:
-        local = np.asarray(Image.fromarray(np.ascontiguousarray(
-            local[top:bottom, left:right], np.float32), mode="F").resize(
+        return Row(where.ink[top:bottom, left:right], where.mask[top:bottom, left:right],
+                   where.threshold, (left * factor, top * factor), factor, (width, height))
+    fine = box_downscale(grey[top * factor:bottom * factor, left * factor:right * factor],
+                         scale)
+    level = where.background  # [1, 1] when evenly lit
+    if level.size > 1:  # the paper's level per region, enlarged to the fine crop
+        level = np.asarray(Image.fromarray(np.ascontiguousarray(
+            level[top:bottom, left:right], np.float32), mode="F").resize(
                 (fine.shape[1], fine.shape[0]), Image.Resampling.BILINEAR))
-    fine_ink = np.maximum(sign[0] * (fine - paper[0]) - local, 0.0)
-    return Row(fine_ink, fine_ink > threshold, threshold, (left * factor, top * factor), scale,
-               (width, height))
+    ink = np.maximum(where.sign * (fine - where.paper) - level, 0.0)
+    return Row(ink, ink > where.threshold, where.threshold, (left * factor, top * factor),
+               scale, (width, height))
 
 
 def group_strokes(stats):
@@ -272,10 +264,10 @@ def normalise_piece(row, group, first, last):
     start, stop = int(cols[0]), int(cols[-1]) + 1
     own = own[top:bottom, start:stop]
     # the soft edge of the piece's own strokes (anti-aliasing below the threshold) comes along
-    near = _dilate(own.astype(np.float32), 1) > 0
+    near = dilate(own.astype(np.float32), 1) > 0
     y, x = group.y + top, group.x + left + start
     ink = row.ink[y:y + bottom - top, x:x + stop - start] * near
-    digit = _size_normalise(ink, own, row.threshold)
+    digit = centre_by_mass(fit_box(match_stroke(Ink(ink, own, row.threshold))))
     return digit, (x, y, stop - start, bottom - top)
 
 
@@ -291,21 +283,14 @@ class NumberReader:
     def read(self, uploads):
         """For each upload, in order: its Reading, or the ImageError that says why it has
         none."""
+        budget = PixelBudget(self._max_batch_pixels)
         outcomes = []
-        pixels_left = self._max_batch_pixels
         for data in uploads:
             try:
-                image = read_header(data, self._max_pixels, self._max_side)
-                cost = image.width * image.height
-                if pixels_left is not None:
-                    if cost > pixels_left:
-                        raise ImageTooLarge(f"this file decodes to {cost} pixels, more than the "
-                                            f"{pixels_left} its request has left of "
-                                            "MAX_BATCH_PIXELS: send it in another request")
-                    pixels_left -= cost
+                image = budget.charge(read_header(data, self._max_pixels, self._max_side))
                 outcomes.append(self.read_grey(to_grey(decode(image))))
             except ImageError as error:
-                outcomes.append(error)
+                outcomes.append(error.with_traceback(None))  # kept as a value: hold no frames
         return outcomes
 
     def read_grey(self, grey):

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 import config
-from core.digit import ImageError
+from core.errors import ImageError
 from core.model import ModelWrapper
 from core.number import NumberReader
 from training.mnist import load_split
