@@ -1,12 +1,14 @@
 """Image files the tests build: a hand-drawn-looking digit in any mode, files that are not
-images, and the committed samples."""
+images, the committed samples, and numbers written with the samples' digits."""
 import io
 import zipfile
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from harness import ROOT
 from harness.images import encode
+from training.numbers import make_number
 
 
 def digit_image(mode="L", size=(96, 96), ink=0, paper=255):
@@ -38,3 +40,16 @@ def animated_gif():
 def sample(name):
     """The bytes of a committed sample image (samples/)."""
     return (ROOT / "samples" / name).read_bytes()
+
+
+def sample_digit(digit):
+    """The committed MNIST-style sample of a digit: 28x28, white on black, as an array."""
+    return np.asarray(Image.open(io.BytesIO(sample(f"{digit}_mnist_style.png"))))
+
+
+def number(text, spacing="spaced", medium="scan", seed=0):
+    """A training.numbers.Number (file bytes, text, each digit's true box) of `text` written
+    with the sample digits."""
+    digits = [int(character) for character in text]
+    return make_number([sample_digit(d) for d in digits], digits, spacing, medium,
+                       np.random.default_rng(seed))

@@ -10,32 +10,18 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import config
+from core.errors import ImageError
 from core.number import NumberReader, Reading
 from harness.images import encode, gif_declaring, jpeg_declaring, png_declaring, png_inflating
-from core.errors import ImageError
-from tests.builders import sample
+from tests.builders import number, sample, sample_digit
 from tests.helpers import metric_values
-from training.numbers import MEDIA, canvas, compose, make_number, make_set, scan
+from training.numbers import MEDIA, canvas, compose, make_set, scan
 from training.user_style import EXIF_ORIENTATION
 
 READ = "/model/read"
 MIB = 1024 * 1024
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
-
-
-@pytest.fixture(scope="module")
-def sample_digits():
-    """The committed MNIST-style samples (28x28, white on black), by digit."""
-    return {digit: np.asarray(Image.open(io.BytesIO(sample(f"{digit}_mnist_style.png"))))
-            for digit in range(10)}
-
-
-def number(sample_digits, text, spacing, medium, seed=0):
-    """A Number (file, text, true boxes) of `text` written with the sample digits."""
-    digits = [int(character) for character in text]
-    return make_number([sample_digits[d] for d in digits], digits, spacing, medium,
-                       np.random.default_rng(seed))
 
 
 def post(server, *files):
@@ -63,9 +49,8 @@ def overlap(a, b):
 
 @pytest.mark.parametrize("medium", MEDIA)
 @pytest.mark.parametrize("spacing", ["spaced", "tight"])
-def test_a_number_reads_digit_by_digit_with_boxes_on_its_digits(server, sample_digits,
-                                                                 spacing, medium):
-    written = number(sample_digits, "90210", spacing, medium)
+def test_a_number_reads_digit_by_digit_with_boxes_on_its_digits(server, spacing, medium):
+    written = number("90210", spacing, medium)
     response = post(server, ("zip.png", written.data))
     assert response.status_code == 200, response.text
     body = response.json()
@@ -78,8 +63,8 @@ def test_a_number_reads_digit_by_digit_with_boxes_on_its_digits(server, sample_d
         np.prod([d["probability"] for d in body["digits"]]))
 
 
-def test_every_digit_reads_in_a_long_number(server, sample_digits):
-    body = post(server, ("all.png", number(sample_digits, "0123456789", "spaced", "scan").data))
+def test_every_digit_reads_in_a_long_number(server):
+    body = post(server, ("all.png", number("0123456789", "spaced", "scan").data))
     assert body.json()["text"] == "0123456789"
 
 
@@ -103,8 +88,8 @@ def test_numbers_whose_digits_touch_read_exactly(server, mnist_test):
     assert exact(server, numbers) >= 18
 
 
-def test_touching_digits_still_get_an_answer_with_boxes_inside_the_image(server, sample_digits):
-    written = number(sample_digits, "2026", "touching", "photo")
+def test_touching_digits_still_get_an_answer_with_boxes_inside_the_image(server):
+    written = number("2026", "touching", "photo")
     width, height = Image.open(io.BytesIO(written.data)).size
     body = post(server, ("2026.jpg", written.data)).json()
     assert body["status"] == "ok" and body["text"].isdigit()
@@ -133,9 +118,9 @@ def test_a_blank_page_is_the_same_422_as_predict(server):
     assert predicted.json()["message"] == post(server, ("b.png", blank)).json()["message"]
 
 
-def with_marks(sample_digits, draw):
+def with_marks(draw):
     """A scan of 12 34 with marks drawn on the coverage map by `draw(field, boxes)`."""
-    digits = [sample_digits[d] for d in (1, 2, 3, 4)]
+    digits = [sample_digit(d) for d in (1, 2, 3, 4)]
     field, boxes = compose(digits, "spaced", np.random.default_rng(3))
     field = np.pad(field, 8)
     boxes = [(x + 8, y + 8, w, h) for x, y, w, h in boxes]
@@ -145,22 +130,22 @@ def with_marks(sample_digits, draw):
     return scan(np.asarray(big, np.float32) / 255, np.random.default_rng(3))
 
 
-def test_a_dash_and_a_dot_between_digits_are_left_out(server, sample_digits):
+def test_a_dash_and_a_dot_between_digits_are_left_out(server):
     def dash_and_dot(field, boxes):
         middle = boxes[1][1] + boxes[1][3] // 2
         gap = boxes[1][0] + boxes[1][2] + 1, boxes[2][0] - 1
         field[middle - 1:middle + 1, gap[0]:gap[1]] = 1.0  # a dash between 12 and 34
         bottom = boxes[3][1] + boxes[3][3]
         field[bottom - 2:bottom, boxes[3][0] + boxes[3][2] + 2:][:, :2] = 1.0  # a full stop
-    body = post(server, ("12-34.png", with_marks(sample_digits, dash_and_dot))).json()
+    body = post(server, ("12-34.png", with_marks(dash_and_dot))).json()
     assert body["text"] == "1234"
 
 
-def test_a_frame_round_the_number_is_left_out(server, sample_digits):
+def test_a_frame_round_the_number_is_left_out(server):
     def frame(field, boxes):
         field[2:4, 2:-2] = field[-4:-2, 2:-2] = 1.0
         field[2:-2, 2:4] = field[2:-2, -4:-2] = 1.0
-    body = post(server, ("boxed.png", with_marks(sample_digits, frame))).json()
+    body = post(server, ("boxed.png", with_marks(frame))).json()
     assert body["text"] == "1234"
 
 
@@ -170,8 +155,8 @@ def test_only_a_dash_is_a_422_saying_the_marks_are_not_digits(server):
     assert_error(post(server, ("dash.png", encode(image))), 422, "not digits")
 
 
-def test_boxes_are_in_the_upright_image_of_an_exif_rotated_photo(server, sample_digits):
-    written = number(sample_digits, "4711", "spaced", "photo")
+def test_boxes_are_in_the_upright_image_of_an_exif_rotated_photo(server):
+    written = number("4711", "spaced", "photo")
     upright = Image.open(io.BytesIO(written.data))
     exif = Image.Exif()
     exif[EXIF_ORIENTATION] = 6  # stored turned 90 degrees; the viewer turns it back
@@ -182,18 +167,18 @@ def test_boxes_are_in_the_upright_image_of_an_exif_rotated_photo(server, sample_
         assert overlap(digit["box"], true_box) > 0.6
 
 
-def test_transparent_and_light_on_dark_numbers_read_too(server, sample_digits):
-    written = number(sample_digits, "365", "spaced", "scan")
+def test_transparent_and_light_on_dark_numbers_read_too(server):
+    written = number("365", "spaced", "scan")
     dark = 255 - np.asarray(Image.open(io.BytesIO(written.data)))  # chalk on a board
-    coverage, _ = compose([sample_digits[d] for d in (3, 6, 5)], "spaced",
+    coverage, _ = compose([sample_digit(d) for d in (3, 6, 5)], "spaced",
                           np.random.default_rng(1))
     assert post(server, ("dark.png", encode(dark))).json()["text"] == "365"
     layer = canvas(np.kron(coverage, np.ones((4, 4), np.float32)), np.random.default_rng(2))
     assert post(server, ("layer.png", layer)).json()["text"] == "365"
 
 
-def test_a_batch_answers_one_entry_per_file_in_order(server, sample_digits):
-    response = post(server, ("a.jpg", number(sample_digits, "1984", "spaced", "photo").data),
+def test_a_batch_answers_one_entry_per_file_in_order(server):
+    response = post(server, ("a.jpg", number("1984", "spaced", "photo").data),
                     ("blank.png", encode(Image.new("L", (64, 64), 255))),
                     ("notes.txt", b"not an image"),
                     ("7.jpg", sample("7_photo.jpg")))
@@ -281,9 +266,9 @@ def test_odd_images_of_any_shape_are_a_reading_or_an_image_error(reader, width, 
     assert_reading_or_image_error(reader, data)
 
 
-def test_hostile_uploads_never_get_a_5xx_from_the_real_server(server, sample_digits):
+def test_hostile_uploads_never_get_a_5xx_from_the_real_server(server):
     rng = np.random.default_rng(0)
-    good = number(sample_digits, "42", "tight", "scan").data
+    good = number("42", "tight", "scan").data
     uploads = [good[:cut] for cut in (8, 33, 100, len(good) // 2)]
     uploads += [bytes(rng.integers(0, 256, 500, dtype=np.uint8)) for _ in range(4)]
     uploads += [encode(Image.new("RGBA", (300, 100), (0, 0, 0, 0))),  # fully transparent

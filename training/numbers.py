@@ -1,15 +1,15 @@
 """Handwritten numbers composed from single digits, and how well they are read.
 
-    python -m training.numbers ../shared/mnist [--per-cell 200] [--model assets/mnist_cnn.tflite]
+    python -m training.numbers ../shared/mnist [--per-cell 300] [--model assets/mnist_cnn.tflite]
 
 Numbers of 2-8 digits are composed, deterministically from a seed, from MNIST **test** digits
 (and, when scikit-learn is installed, from its bundled 8x8 digits by 43 writers outside MNIST),
-with three spacings (`spaced`: gaps; `tight`: no gaps, strokes not touching; `touching`: each
-digit slid onto its neighbour until the strokes touch or overlap) and three media (a paper
-photo as JPEG, a scan as grey PNG, a drawing-app canvas as transparent PNG). Each file goes
-through `NumberReader.read`, exactly as an upload to `POST /model/read`; Tesseract 5 (one text
-line, digits only) reads the same files as a reference. Prints a Markdown table of exact-number
-accuracy per set, spacing and medium.
+with three spacings (`spaced`: gaps of a fifth to half a digit's height; `tight`: gaps of one
+or two MNIST pixels; `touching`: each digit slid onto its neighbour until their strokes meet)
+and three media (a paper photo as JPEG, a scan as grey PNG, a drawing-app canvas as transparent
+PNG). Each file goes through `NumberReader.read`, exactly as an upload to `POST /model/read`;
+Tesseract 5 (one text line, digits only) reads the same files as a reference. Prints a Markdown
+table of exact-number accuracy per set, spacing and medium.
 """
 import argparse
 import dataclasses
@@ -212,7 +212,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", help="folder holding the MNIST idx .gz files")
     parser.add_argument("--model", default="assets/mnist_cnn.tflite")
-    parser.add_argument("--per-cell", type=int, default=200,
+    parser.add_argument("--per-cell", type=int, default=300,
                         help="numbers per set x spacing x medium")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--split", default="test", choices=["test", "train"],
