@@ -1,18 +1,22 @@
 """Draw the sample images in samples/ from stroke paths of our own (no MNIST data).
 
-    python scripts/make_samples.py [--out samples]
+    python -m scripts.make_samples [--out samples]
 
 Each digit is a pen path, drawn the way people send digits: a dark-ink photo-style JPEG on
 tinted, unevenly lit paper; a canvas-style PNG with a transparent background; and a classic
 white-on-black 28x28 PNG. A few more show the harder cases: faint pencil on grey paper, a fat
 marker, a small digit in a corner of a large page, and a photo stored sideways with the EXIF
 orientation that turns it upright. The digit is the first character of each file name.
+samples/numbers/ holds photos of numbers (rows of the classic digits) for POST /model/read,
+named after the number they show.
 """
 import argparse
 import pathlib
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from training.numbers import make_number
 
 
 def _arc(cx, cy, rx, ry, start, end, steps=40):
@@ -112,6 +116,13 @@ def exif_rotated(digit, rng):
     return stored, exif
 
 
+def number_photo(text, rng):
+    """A phone photo (JPEG bytes) of a number written with the classic digits, spaced."""
+    digits = [int(character) for character in text]
+    return make_number([np.asarray(classic(d)) for d in digits], digits, "spaced", "photo",
+                       rng).data
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="samples")
@@ -128,6 +139,8 @@ def main(argv=None):
     small_in_page(8, rng).save(out / "8_small_in_page.jpg", quality=85)
     stored, exif = exif_rotated(4, rng)
     stored.save(out / "4_exif_rotated.jpg", quality=88, exif=exif)
+    (out / "numbers").mkdir(exist_ok=True)
+    (out / "numbers" / "2026.jpg").write_bytes(number_photo("2026", np.random.default_rng(2026)))
 
 
 if __name__ == "__main__":

@@ -296,3 +296,8 @@ def test_the_openapi_spec_documents_the_route_and_its_answer(server):
     digit = spec["definitions"]["ReadDigit"]["properties"]
     assert {"box", "prediction", "probability"} <= set(digit)
     assert {p["name"] for p in operation["parameters"]} == {"image"}
+
+
+def test_the_committed_number_sample_reads_as_its_name(server):
+    body = post(server, ("2026.jpg", sample("numbers/2026.jpg"))).json()
+    assert body["text"] == "2026" and len(body["digits"]) == 4
