@@ -308,10 +308,10 @@ class NumberReader:
             (index, *span) for index, group in enumerate(groups)
             for span in candidate_pieces(group, height,
                                          whole_only=group.mask.shape[1] <= MAX_PIECE * height)])
+        wholes = [(index, 0, len(group.cuts) - 1) for index, group in enumerate(groups)]
         unsure = [index for index, group in enumerate(groups)
                   if len(group.cuts) > 2 and group.mask.shape[1] <= MAX_PIECE * height
-                  and (index, 0, len(group.cuts) - 1) in scored
-                  and float(np.max(scored[index, 0, len(group.cuts) - 1][0])) < SURE]
+                  and wholes[index] in scored and best_digit(scored[wholes[index]][0])[1] < SURE]
         scored.update(self._classify(row, groups, [
             (index, *span) for index in unsure
             for span in candidate_pieces(groups[index], height)[1:]]))
@@ -347,10 +347,17 @@ class NumberReader:
 def piece_score(probabilities, box, row):
     """How good a piece is as one digit: the log-probability of its likeliest digit, plus how
     likely that digit is to be as wide as the piece (WIDTHS)."""
-    best = int(np.argmax(probabilities[:DIGIT_CLASSES]))  # "not a digit" lowers the score
-    mean, spread = WIDTHS[best]
-    return (math.log(max(float(probabilities[best]), 1e-12))
+    digit, probability = best_digit(probabilities)  # "not a digit" lowers the score
+    mean, spread = WIDTHS[digit]
+    return (math.log(max(probability, 1e-12))
             - WIDTH_WEIGHT * 0.5 * ((box[2] / row - mean) / spread) ** 2)
+
+
+def best_digit(probabilities):
+    """(digit, probability) of the likeliest of the digit classes 0-9 in a row of the model's
+    outputs (a further "not a digit" output is not one of them)."""
+    digit = int(np.argmax(probabilities[:DIGIT_CLASSES]))
+    return digit, float(probabilities[digit])
 
 
 def best_split(group, lines, scored, row):

@@ -301,3 +301,26 @@ def test_the_openapi_spec_documents_the_route_and_its_answer(server):
 def test_the_committed_number_sample_reads_as_its_name(server):
     body = post(server, ("2026.jpg", sample("numbers/2026.jpg"))).json()
     assert body["text"] == "2026" and len(body["digits"]) == 4
+
+
+class NotADigitFor:
+    """The real model stage with an 11th output, "not a digit", that claims every piece the
+    real model reads as `digit`: a model with such a class must not break the reader."""
+
+    def __init__(self, wrapper, digit):
+        self._wrapper, self._digit = wrapper, digit
+
+    def predict_tensor(self, digits):
+        probabilities = self._wrapper.predict_tensor(digits)
+        claimed = probabilities.argmax(axis=1) == self._digit
+        extra = np.where(claimed, 0.99, 0.0)[:, None]
+        scaled = probabilities * np.where(claimed, 0.01, 1.0)[:, None]
+        return np.concatenate([scaled, extra], axis=1).astype(np.float32)
+
+
+def test_pieces_a_model_calls_not_a_digit_are_left_out(wrapper):
+    reader = NumberReader(NotADigitFor(wrapper, 3), **config.image_limits())
+    [reading] = reader.read([number("1234").data])
+    assert reading.text == "124" and len(reading.digits) == 3
+    [refused] = reader.read([number("33").data])
+    assert isinstance(refused, ImageError) and refused.status == 422
