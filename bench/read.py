@@ -20,8 +20,9 @@ import config
 from core.decode import decode, read_header
 from core.grey import to_grey
 from core.model import ModelWrapper
-from core.number import NumberReader, find_row
+from core.number import NumberReader
 from core.pipeline import digits_from_uploads
+from core.row import find_row
 from training.mnist import load_split
 from training.numbers import MEDIA, SPACINGS, make_number
 
