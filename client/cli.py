@@ -1,4 +1,5 @@
-"""Classify image files with a MAX-MNIST server, many files per request, in the order given."""
+"""Classify image files with a MAX-MNIST server, many files per request, in the order given:
+a digit per image, or with --read a number (a row of digits) per image."""
 import argparse
 import http.client
 import json
@@ -16,6 +17,7 @@ import uuid
 DEFAULT_URL = os.environ.get("MAX_MNIST_URL", "http://127.0.0.1:5000")
 DEFAULT_BATCH_FILES = 32  # the server takes at most MAX_BATCH_FILES (64 by default) per request
 DEFAULT_BATCH_BYTES = 6 * 1024 * 1024  # stays under the server's MAX_UPLOAD_BYTES (8 MiB)
+PREDICT, READ = "/model/predict", "/model/read"
 EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_SERVER = 1, 2, 3
 EXIT_PIPE_CLOSED = 141  # what a shell reports for a command that SIGPIPE ended
 EXIT_INTERRUPTED = 130  # ... and for one that Ctrl-C ended
@@ -48,6 +50,9 @@ def parse_args(argv):
                         help="per request (default: %(default)s)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per file instead of a line of text")
+    parser.add_argument("--read", action="store_true",
+                        help="read each image as a number, a row of digits (POST /model/read): "
+                             "print the digits and the probability that all are right")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--progress", action="store_true", default=None,
                           help="always show the progress bar (default: on a terminal, "
@@ -120,11 +125,11 @@ def encode_multipart(files, boundary=None):
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def post_files(url, files, timeout):
-    """Send files in one request; one outcome per file: ("ok", digit, probability) or
-    ("error", message)."""
+def post_files(url, files, timeout, route=PREDICT):
+    """Send files in one request to `route`; one outcome per file: ("ok", digit or number,
+    probability) or ("error", message)."""
     body, content_type = encode_multipart(files)
-    request = urllib.request.Request(url.rstrip("/") + "/model/predict", data=body,
+    request = urllib.request.Request(url.rstrip("/") + route, data=body,
                                      headers={"Content-Type": content_type}, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
@@ -146,8 +151,8 @@ def post_files(url, files, timeout):
     except ValueError as error:
         raise ServerError(f"{url} did not answer with JSON: is it a MAX-MNIST server?") from error
     try:
-        if "predictions" in answer:
-            return [_outcome({"status": "ok", "predictions": answer["predictions"]})]
+        if "predictions" in answer or "text" in answer:  # one file: /model/predict's or /read's
+            return [_outcome({**answer, "status": "ok"})]
         return [_outcome(entry) for entry in answer.get("results", [])]
     except (AttributeError, KeyError, IndexError, TypeError) as error:
         raise ServerError(f"{url} answered JSON of a shape this client does not know: "
@@ -165,7 +170,10 @@ def _message(error):
 
 
 def _outcome(entry):
-    """("ok", digit, probability[, runner-up digit, its probability]) or ("error", message)."""
+    """("ok", digit, probability[, runner-up digit, its probability]), ("ok", number as text,
+    probability) for /model/read, or ("error", message)."""
+    if entry.get("status") == "ok" and "text" in entry:  # a number from /model/read
+        return "ok", entry["text"], entry["probability"]
     if entry.get("status") == "ok":
         best, others = entry["predictions"][0], entry["predictions"][1:2]
         runner_up = (others[0]["prediction"], others[0]["probability"]) if others else ()
@@ -173,10 +181,10 @@ def _outcome(entry):
     return "error", entry.get("message", "the server could not classify this file")
 
 
-def classify(batch, url, timeout):
+def classify(batch, url, timeout, route=PREDICT):
     """Outcomes for a batch of read_files() items, in order; unreadable files are not sent."""
     readable = [(path, data) for path, data, problem in batch if problem is None]
-    answers = iter(post_files(url, readable, timeout) if readable else [])
+    answers = iter(post_files(url, readable, timeout, route) if readable else [])
     return [(path, ("error", problem) if problem else next(answers, ("error", "no answer")))
             for path, _, problem in batch]
 
@@ -188,7 +196,8 @@ def line(path, outcome, as_json):
     refused = outcome[0] == "error" and REFUSED in outcome[1]
     if as_json:
         if outcome[0] == "ok":
-            answer = {"file": path, "digit": outcome[1], "probability": outcome[2],
+            what = "number" if isinstance(outcome[1], str) else "digit"
+            answer = {"file": path, what: outcome[1], "probability": outcome[2],
                       "sure": not unsure}
             if unsure and len(outcome) > 3:
                 answer["runner_up"] = {"digit": outcome[3], "probability": outcome[4]}
@@ -267,7 +276,7 @@ def main(argv=None):
         bar.show()
     try:
         for batch in groups:
-            outcomes = classify(batch, args.url, args.timeout)
+            outcomes = classify(batch, args.url, args.timeout, READ if args.read else PREDICT)
             if bar and sys.stderr.isatty():
                 bar.clear()
             for path, outcome in outcomes:

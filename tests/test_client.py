@@ -14,6 +14,7 @@ from client import cli
 from harness import ROOT
 from harness.images import encode
 from harness.processes import free_port
+from tests.builders import number
 
 FORMATS = ["PNG", "JPEG", "BMP", "WEBP", "GIF"]
 
@@ -300,3 +301,36 @@ def test_a_picture_that_is_not_a_digit_is_reported_as_such(server, digit_files, 
     assert lines[1] == f"{path}\tnot a digit: that does not look like a digit"
     alone = run_client(path, "--url", server.url, "--json")  # one file: the server's 422
     assert json.loads(alone.stdout)["not_a_digit"] is True
+
+
+@pytest.fixture(scope="module")
+def number_files(tmp_path_factory):
+    """Photos and scans of numbers written with the sample digits, named after the number."""
+    folder = tmp_path_factory.mktemp("numbers")
+    files = []
+    for text, medium in (("2026", "photo"), ("90210", "scan"), ("7", "canvas"), ("31", "scan")):
+        written = number(text, medium=medium)
+        path = folder / f"{text}.{'jpg' if medium == 'photo' else 'png'}"
+        path.write_bytes(written.data)
+        files.append(path)
+    return files
+
+
+def test_read_prints_each_number_and_the_probability_of_all_its_digits(server, number_files):
+    done = run_client("--read", *number_files, "--url", server.url, "--batch-size", "3")
+    assert done.returncode == 0, done.stderr
+    lines = [line.split("\t") for line in done.stdout.splitlines()]
+    assert [name for name, _, _ in lines] == [str(path) for path in number_files]
+    assert [text for _, text, _ in lines] == [path.stem for path in number_files]
+    # a reading below 0.7 is marked "(not sure)" after its probability
+    assert all(0 < float(probability.split()[0]) <= 1 for _, _, probability in lines)
+
+
+def test_read_as_json_lines_and_a_blank_page_fails_alone(server, number_files, tmp_path):
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(encode(Image.new("L", (300, 100), 255)))
+    done = run_client("--read", "--json", number_files[0], blank, "--url", server.url)
+    assert done.returncode == cli.EXIT_FILE_ERRORS
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["number"] == "2026" and 0 < first["probability"] <= 1
+    assert "no digit found" in second["error"]
