@@ -14,6 +14,7 @@ import pathlib
 import pytest
 
 from harness import ROOT
+from tests.builders import number
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test requirement")
 
@@ -389,3 +390,67 @@ def test_no_guess_between_the_strokes_of_one_digit(drawing_page):
     page.locator("#digit:not(:empty)").wait_for()
     assert settled_digit(page) == "4"
     assert len(sent) == 1
+
+def write_number(page, text, slot=0.7):
+    """Write the digits of `text` side by side on the wide pad, each in a slot `slot` times
+    the pad's height wide, the row centred."""
+    box = page.locator("#pad").bounding_box()
+    width = slot * box["height"]
+    left = box["x"] + (box["width"] - width * len(text)) / 2
+    for index, character in enumerate(text):
+        for stroke in DIGITS[int(character)]:
+            points = [(left + (index + x) * width, box["y"] + y * box["height"])
+                      for x, y in stroke]
+            page.mouse.move(*points[0])
+            page.mouse.down()
+            for point in points[1:]:
+                page.mouse.move(*point, steps=4)
+            page.mouse.up()
+
+
+def test_number_mode_reads_a_written_number_and_boxes_each_digit(drawing_page):
+    page = drawing_page.page
+    page.check("input[name='mode'][value='number']")
+    pad = page.locator("#pad").bounding_box()
+    assert pad["width"] > 2.5 * pad["height"]
+    assert page.evaluate("[pad.width, pad.height]") == [840, 280]
+    page.uncheck("#auto")
+    write_number(page, "2026")
+    shown = predict_drawing(page)
+    drawing_page.screenshot("number-2026")
+    assert shown == "2026"
+    assert "sure of all 4 digits" in page.text_content("#confidence")
+    boxes = page.locator("#boxes .box")
+    assert [boxes.nth(i).get_attribute("data-digit") for i in range(4)] == list("2026")
+    placed = [boxes.nth(i).bounding_box() for i in range(4)]
+    assert [b["x"] for b in placed] == sorted(b["x"] for b in placed)
+    for placed_box in placed:  # on the pad, each about a digit's size
+        assert pad["x"] - 1 <= placed_box["x"] and placed_box["x"] + placed_box["width"] <= (
+            pad["x"] + pad["width"] + 1)
+        assert 0.3 * pad["height"] < placed_box["height"] <= pad["height"] + 1
+    assert page.locator("#bars").is_hidden()
+
+
+def test_number_mode_reads_a_dropped_picture_and_places_its_boxes_on_it(drawing_page, tmp_path):
+    page = drawing_page.page
+    page.check("input[name='mode'][value='number']")
+    picture = tmp_path / "1984.png"
+    picture.write_bytes(number("1984", medium="photo").data)
+    page.set_input_files("#file", str(picture))
+    assert settled_digit(page) == "1984"
+    pad = page.locator("#pad").bounding_box()
+    lefts = [page.locator("#boxes .box").nth(i).bounding_box()["x"] for i in range(4)]
+    assert lefts == sorted(lefts) and pad["x"] <= lefts[0] and lefts[-1] < pad["x"] + pad["width"]
+
+
+def test_back_to_one_digit_the_pad_is_square_and_the_boxes_are_gone(drawing_page):
+    page = drawing_page.page
+    page.check("input[name='mode'][value='number']")
+    write_number(page, "77")
+    assert predict_drawing(page) == "77"
+    page.check("input[name='mode'][value='digit']")
+    assert page.evaluate("[pad.width, pad.height]") == [280, 280]
+    assert page.locator("#boxes .box").count() == 0
+    draw(page, DIGITS[7])
+    assert predict_drawing(page) == "7"
+    assert page.locator("#bars li").count() == 10

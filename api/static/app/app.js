@@ -1,7 +1,17 @@
-// The drawing page: draw (or drop) a digit, send it to /model/predict, show all ten probabilities.
+// The drawing page: draw (or drop) a digit, send it to /model/predict, show all ten probabilities;
+// or, in number mode, draw a row of digits on a wide pad, send it to /model/read, show the number
+// and a box round each digit read.
 "use strict";
 
 const PREDICT_URL = "../model/predict";
+const READ_URL = "../model/read";
+const PADS = { digit: [280, 280], number: [840, 280] };  // canvas pixels per mode
+const HINTS = {
+  digit: "Draw one digit, 0\u20139, large and in the middle of the pad, with the mouse or a " +
+    "finger. Or drop a picture of a digit onto the pad, or choose one.",
+  number: "Write a number, digits side by side from left to right, with the mouse or a finger. " +
+    "Or drop a picture of a number onto the pad, or choose one.",
+};
 const AUTO_DELAY_MS = 400;     // wait this long after a stroke for the next one of the digit
 const SURE = 0.7;              // below this probability the answer is shown as "not sure"
 const PAPER = "#fff";
@@ -17,6 +27,10 @@ const bars = document.getElementById("bars");
 const auto = document.getElementById("auto");
 const fileInput = document.getElementById("file");
 const undoButton = document.getElementById("undo");
+const boxes = document.getElementById("boxes");
+const hint = document.getElementById("hint");
+const heading = document.querySelector("h1");
+const answerLabel = document.getElementById("answer-label");
 
 let stroke = null;         // {id, x, y, width, points} while a pointer is drawing
 let strokes = [];          // every stroke since the last clear, oldest first (for undo)
@@ -26,6 +40,9 @@ let inked = false;         // anything drawn or dropped since the last clear
 let autoTimer = 0;
 let latest = 0;            // number of the newest request; older answers are dropped
 let pending = 0;           // requests in flight (tests wait for 0)
+let mode = "digit";        // "digit" (/model/predict) or "number" (/model/read)
+let reading = null;        // the number shown, in number mode
+let uploaded = null;       // where a dropped picture sits on the pad, and its own size
 
 function buildBars() {
   for (let digit = 0; digit < 10; digit += 1) {
@@ -74,12 +91,46 @@ function showResult(ranked) {
   showProbabilities(ranked);
 }
 
+// A number read: its digits, the whole reading's probability, and a box round each digit on
+// the pad (boxes come in the uploaded image's pixels: the pad's, or the dropped picture's).
+function showReading(answer) {
+  reading = answer;
+  digitOut.textContent = answer.text;
+  confidenceOut.textContent = `(${(answer.probability * 100).toFixed(1)}% sure of all ` +
+    `${answer.text.length} digit${answer.text.length === 1 ? "" : "s"})`;
+  message.textContent = "";
+  showBoxes();
+}
+
+function showBoxes() {
+  boxes.replaceChildren();
+  if (!reading || (loading && !uploaded)) return;  // a dropped picture's preview is not ready
+  const source = uploaded || { x: 0, y: 0, w: pad.width, h: pad.height,
+    width: pad.width, height: pad.height };
+  for (const digit of reading.digits) {
+    const [x, y, w, h] = digit.box;
+    const box = document.createElement("div");
+    box.className = "box";
+    box.dataset.digit = String(digit.prediction);
+    box.style.left = `${(100 * (source.x + (x * source.w) / source.width)) / pad.width}%`;
+    box.style.top = `${(100 * (source.y + (y * source.h) / source.height)) / pad.height}%`;
+    box.style.width = `${(100 * ((w * source.w) / source.width)) / pad.width}%`;
+    box.style.height = `${(100 * ((h * source.h) / source.height)) / pad.height}%`;
+    const label = document.createElement("span");
+    label.textContent = String(digit.prediction);
+    box.appendChild(label);
+    boxes.appendChild(box);
+  }
+}
+
 function showError(text) {
   setState("");
   digitOut.textContent = "?";
   confidenceOut.textContent = "";
   message.textContent = text;
   showProbabilities([]);
+  reading = null;
+  boxes.replaceChildren();
 }
 
 // The server refused the picture as not a digit (a 422 that says so).
@@ -104,6 +155,8 @@ function forgetResult() {
   confidenceOut.textContent = "";
   message.textContent = "";
   showProbabilities([]);
+  reading = null;
+  boxes.replaceChildren();
 }
 
 function clear() {
@@ -111,6 +164,7 @@ function clear() {
   strokes = [];
   picture = null;
   loading = null;
+  uploaded = null;
   redraw();
 }
 
@@ -152,10 +206,13 @@ async function predict(blob, name) {
   form.append("image", blob, name);
   setPending(1);
   try {
-    const response = await fetch(PREDICT_URL, { method: "POST", body: form });
+    const response = await fetch(mode === "number" ? READ_URL : PREDICT_URL,
+      { method: "POST", body: form });
     const body = await response.json().catch(() => ({}));
     if (request !== latest) return;
-    if (response.ok && Array.isArray(body.predictions) && body.predictions.length) {
+    if (response.ok && typeof body.text === "string" && Array.isArray(body.digits)) {
+      showReading(body);
+    } else if (response.ok && Array.isArray(body.predictions) && body.predictions.length) {
       showResult(body.predictions);
     } else if (response.ok) {
       showError("the server's answer holds no prediction");
@@ -173,7 +230,7 @@ async function predict(blob, name) {
 
 function predictDrawing() {
   if (!inked) {
-    showError("draw a digit first");
+    showError(mode === "number" ? "write a number first" : "draw a digit first");
     return;
   }
   const drawing = latest;     // a clear before the PNG is ready makes this click moot
@@ -194,7 +251,7 @@ function point(event) {
 
 function line(from, to, width) {
   ctx.strokeStyle = INK;
-  ctx.lineWidth = width * pad.width;
+  ctx.lineWidth = width * pad.height;  // the pen is the same on the wide pad
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   ctx.beginPath();
@@ -247,7 +304,9 @@ function showPicture(file) {
     const w = image.width * scale;
     const h = image.height * scale;
     picture = { image, x: (pad.width - w) / 2, y: (pad.height - h) / 2, w, h };
+    uploaded = { ...picture, width: image.naturalWidth, height: image.naturalHeight };
     redraw();
+    showBoxes();
   };
   image.onerror = () => URL.revokeObjectURL(url);
   image.src = url;
@@ -276,6 +335,23 @@ pad.addEventListener("drop", (event) => {
   usePicture(event.dataTransfer.files[0]);
 });
 
+// Digit or number: the pad's shape, the words on the page, and where drawings are sent.
+function setMode(chosen) {
+  mode = chosen;
+  document.body.classList.toggle("number", mode === "number");
+  heading.textContent = mode === "number" ? "Write a number" : "Draw a digit";
+  hint.textContent = HINTS[mode];
+  answerLabel.textContent = mode === "number" ? "Number:" : "Prediction:";
+  [pad.width, pad.height] = PADS[mode];
+  pad.setAttribute("aria-label", mode === "number"
+    ? "Drawing pad: write a number here, or drop an image file"
+    : "Drawing pad: draw one digit here, or drop an image file");
+  clear();
+}
+
+for (const radio of document.querySelectorAll('input[name="mode"]')) {
+  radio.addEventListener("change", () => setMode(radio.value));
+}
 document.getElementById("predict").addEventListener("click", predictDrawing);
 document.getElementById("clear").addEventListener("click", clear);
 undoButton.addEventListener("click", undo);
@@ -287,5 +363,5 @@ document.addEventListener("keydown", (event) => {
 });
 
 buildBars();
-clear();
+setMode(document.querySelector('input[name="mode"]:checked').value);
 document.body.dataset.pending = "0";
