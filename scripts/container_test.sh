@@ -13,6 +13,8 @@ LOCAL_BASE=localhost/max-mnist-base:bookworm-slim
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 SAMPLE=samples/7_mnist_style.png
 EXPECTED_DIGIT=7
+NUMBER_SAMPLE=samples/numbers/2026.jpg
+EXPECTED_NUMBER=2026
 READY_SECONDS=${READY_SECONDS:-180}
 PODMAN=(podman --runtime runc)
 LIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
@@ -127,10 +129,21 @@ predicted=$(curl -fsS -F "image=@$SAMPLE" "$url/model/predict" \
     || { say "FAILED: $SAMPLE predicted as $predicted, expected $EXPECTED_DIGIT"; exit 1; }
 say "prediction over HTTP: $SAMPLE -> $predicted"
 
+number=$(curl -fsS -F "image=@$NUMBER_SAMPLE" "$url/model/read" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["text"])')
+[ "$number" = "$EXPECTED_NUMBER" ] \
+    || { say "FAILED: $NUMBER_SAMPLE read as $number, expected $EXPECTED_NUMBER"; exit 1; }
+say "number read over HTTP: $NUMBER_SAMPLE -> $number"
+
 # the workers' metrics add up in the directory gunicorn makes (the image sets none)
-curl -fsS "$url/metrics" | grep -q '^maxmnist_predictions_total{digit="'"$predicted"'"} [1-9]' \
+# (read whole first: `curl | grep -q` fails under pipefail when grep stops before curl is done)
+metrics=$(curl -fsS "$url/metrics")
+grep -q '^maxmnist_predictions_total{digit="'"$predicted"'"} [1-9]' <<<"$metrics" \
     || { say "FAILED: /metrics does not count the prediction"; exit 1; }
-say "/metrics counts the prediction"
+read_ok='endpoint="/model/read"[^}]*status="200"|status="200"[^}]*endpoint="/model/read"'
+grep -qE "^maxmnist_http_requests_total\{[^}]*($read_ok)[^}]*\} [1-9]" <<<"$metrics" \
+    || { say "FAILED: /metrics does not count the number read"; exit 1; }
+say "/metrics counts the prediction and the number read"
 
 uid=$(engine exec "$name" id -u)
 [ "$uid" != 0 ] || { say "FAILED: the service runs as root"; exit 1; }
