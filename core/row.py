@@ -28,10 +28,12 @@ class Row:
     size: tuple  # the upload's (width, height)
 
     def box(self, left, top, width, height):
-        """A box in row pixels as (x, y, width, height) in the upload's pixels."""
-        x, y = self.origin[0] + left * self.scale, self.origin[1] + top * self.scale
-        right = min(x + width * self.scale, self.size[0])
-        bottom = min(y + height * self.scale, self.size[1])
+        """A box of strokes in row pixels as (x, y, width, height) in the upload's pixels,
+        with a row pixel more on each side: the strokes' soft edge, below the threshold."""
+        x = max(self.origin[0] + (left - 1) * self.scale, 0)
+        y = max(self.origin[1] + (top - 1) * self.scale, 0)
+        right = min(self.origin[0] + (left + width + 1) * self.scale, self.size[0])
+        bottom = min(self.origin[1] + (top + height + 1) * self.scale, self.size[1])
         return (int(x), int(y), int(right - x), int(bottom - y))
 
 
