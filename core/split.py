@@ -15,13 +15,9 @@ DIGIT_CLASSES = 10  # classes 0-9 are digits; any further output of the model is
 SPLIT_WIDTH = 1.0  # a piece wider than this many row heights may hold several digits
 MIN_PIECE = 0.1  # no cut leaves a piece narrower than this many row heights
 MAX_PIECE = 1.05  # nor wider (MNIST's digits are at most as wide as they are high)
+WIDEST = 1.5  # a piece this many row heights wide is never read as one digit
 CUTS = 4  # candidate cuts per row height of a wide piece, at the columns with the least ink
 MAX_CUTS = 64  # and at most this many in one piece (enough for 16 digits joined in one stroke)
-# Each digit's width in row heights (mean, standard deviation) on MNIST's training set, where
-# digits are 20 pixels high
-WIDTHS = ((0.90, 0.12), (0.48, 0.20), (0.91, 0.12), (0.83, 0.14), (0.82, 0.14), (0.90, 0.14),
-          (0.76, 0.15), (0.80, 0.14), (0.79, 0.15), (0.72, 0.14))
-WIDTH_WEIGHT = 0.3  # how much a piece's width counts against the classifier's log-probability
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,13 +99,10 @@ def normalise_piece(row, group, first, last):
     return digit, (x, y, stop - start, bottom - top)
 
 
-def piece_score(probabilities, box, row):
-    """How good a piece is as one digit: the log-probability of its likeliest digit, plus how
-    likely that digit is to be as wide as the piece (WIDTHS)."""
-    digit, probability = best_digit(probabilities)  # "not a digit" lowers the score
-    mean, spread = WIDTHS[digit]
-    return (math.log(max(probability, 1e-12))
-            - WIDTH_WEIGHT * 0.5 * ((box[2] / row - mean) / spread) ** 2)
+def piece_score(probabilities):
+    """How good a piece is as one digit: the log-probability of its likeliest digit (a model's
+    "not a digit" output takes probability from every digit, and so lowers it)."""
+    return math.log(max(best_digit(probabilities)[1], 1e-12))
 
 
 def best_digit(probabilities):
@@ -121,15 +114,16 @@ def best_digit(probabilities):
 
 def best_split(group, lines, scored, row):
     """The pieces (group, first, last), left to right, that cover a group from its first to its
-    last cut with the highest total score (dynamic programming over the cuts)."""
+    last cut with the highest total score (dynamic programming over the cuts), no piece WIDEST
+    or wider; the whole group if no such split covers it."""
     best = [(0.0, [])] + [(-math.inf, [])] * (lines - 1)
     for end in range(1, lines):
         for start in range(end):
             piece = (group, start, end)
-            if piece not in scored or best[start][0] == -math.inf:
+            if (piece not in scored or best[start][0] == -math.inf
+                    or scored[piece][1][2] > WIDEST * row):
                 continue
-            probabilities, box = scored[piece]
-            total = best[start][0] + piece_score(probabilities, box, row)
+            total = best[start][0] + piece_score(scored[piece][0])
             if total > best[end][0]:
                 best[end] = (total, best[start][1] + [piece])
-    return best[-1][1]
+    return best[-1][1] or [(group, 0, lines - 1)]
