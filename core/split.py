@@ -32,7 +32,7 @@ class Group:
     cuts: tuple
 
 
-def cut_lines(mask, row):
+def cut_columns(mask, row):
     """The columns a group's mask may be cut at, left to right, its edges included: for a wide
     group, the local minima of its column ink profile, at most CUTS per row height with the
     least ink, MIN_PIECE row heights apart and from either edge."""
@@ -60,7 +60,7 @@ def make_groups(labels_image, groups, stats, row):
     for labels in groups:
         x, y, w, h = extent(labels, stats)
         mask = np.isin(labels_image[y:y + h, x:x + w], labels)
-        made.append(Group(x, y, mask, cut_lines(mask, row)))
+        made.append(Group(x, y, mask, cut_columns(mask, row)))
     return made
 
 
