@@ -24,8 +24,8 @@ from core.decode import decode, read_header
 from core.errors import ImageError, NoDigitFound
 from core.grey import to_grey
 from core.row import find_row
-from core.split import (DIGIT_CLASSES, MAX_PIECE, best_digit, best_split, candidate_pieces,
-                        make_groups, normalise_piece)
+from core.split import (MAX_PIECE, best_digit, best_split, candidate_pieces, make_groups,
+                        normalise_piece)
 from core.strokes import group_strokes, is_mark
 
 MAX_GROUPS = 64  # an image with more separate digits or marks than this is not one number
@@ -103,9 +103,8 @@ class NumberReader:
         for index, group in enumerate(groups):
             for piece in best_split(index, len(group.cuts), scored, height):
                 probabilities, box = scored[piece]
-                best = int(np.argmax(probabilities))
-                if best < DIGIT_CLASSES:  # a further class of the model: not a digit
-                    found.append(Digit(row.box(*box), best, float(probabilities[best])))
+                if not self._wrapper.refused(probabilities[np.newaxis])[0]:  # not a digit
+                    found.append(Digit(row.box(*box), *best_digit(probabilities)))
         if not found:
             raise NoDigitFound(NOT_DIGITS)
         return Reading("".join(str(d.prediction) for d in found),

@@ -8,10 +8,10 @@ import numpy as np
 
 from core.arrays import dilate
 from core.ink import Ink
+from core.model import DIGITS
 from core.normalise import centre_by_mass, fit_box, match_stroke
 from core.strokes import extent
 
-DIGIT_CLASSES = 10  # classes 0-9 are digits; any further output of the model is "not a digit"
 SPLIT_WIDTH = 1.0  # a piece wider than this many row heights may hold several digits
 MIN_PIECE = 0.1  # no cut leaves a piece narrower than this many row heights
 MAX_PIECE = 1.05  # nor wider (MNIST's digits are at most as wide as they are high)
@@ -108,7 +108,7 @@ def piece_score(probabilities):
 def best_digit(probabilities):
     """(digit, probability) of the likeliest of the digit classes 0-9 in a row of the model's
     outputs (a further "not a digit" output is not one of them)."""
-    digit = int(np.argmax(probabilities[:DIGIT_CLASSES]))
+    digit = int(np.argmax(probabilities[:DIGITS]))
     return digit, float(probabilities[digit])
 
 

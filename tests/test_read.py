@@ -304,18 +304,22 @@ def test_the_committed_number_sample_reads_as_its_name(server):
 
 
 class NotADigitFor:
-    """The real model stage with an 11th output, "not a digit", that claims every piece the
-    real model reads as `digit`: a model with such a class must not break the reader."""
+    """The real model stage, with its "not a digit" output (an 11th, added if the model has
+    none) claiming every piece the real model reads as `digit`."""
 
     def __init__(self, wrapper, digit):
         self._wrapper, self._digit = wrapper, digit
 
     def predict_tensor(self, digits):
-        probabilities = self._wrapper.predict_tensor(digits)
+        probabilities = self._wrapper.predict_tensor(digits)[:, :10]
         claimed = probabilities.argmax(axis=1) == self._digit
         extra = np.where(claimed, 0.99, 0.0)[:, None]
         scaled = probabilities * np.where(claimed, 0.01, 1.0)[:, None]
         return np.concatenate([scaled, extra], axis=1).astype(np.float32)
+
+    @staticmethod
+    def refused(probabilities):
+        return probabilities[:, 10] > probabilities[:, :10].max(axis=1)
 
 
 def test_pieces_a_model_calls_not_a_digit_are_left_out(wrapper):
