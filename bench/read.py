@@ -38,6 +38,9 @@ class CountingWrapper:
         self.calls = 0
         self.digits = 0
 
+    def refused(self, probabilities):
+        return self._wrapper.refused(probabilities)
+
     def predict_tensor(self, digits):
         started = time.process_time()
         try:
