@@ -81,7 +81,7 @@ def test_numbers_of_mnist_test_digits_read_exactly(server, mnist_test, spacing):
 
 
 @pytest.mark.xfail(strict=True, reason="digits whose strokes touch are read exactly in about "
-                   "one number in four (docs/reading.md): cutting them apart needs a model "
+                   "one number in three (docs/reading.md): cutting them apart needs a model "
                    "that tells one digit from two")
 def test_numbers_whose_digits_touch_read_exactly(server, mnist_test):
     numbers = make_set(*mnist_test, "touching", "photo", 20, seed=14)
