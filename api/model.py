@@ -112,10 +112,26 @@ def _uploads():
     return files
 
 
-def _entry(name, outcome):
-    if isinstance(outcome, Exception):
-        return {"filename": name, "status": "error", "message": str(outcome)}
-    return {"filename": name, "status": "ok", "predictions": outcome}
+def _answer(files, outcomes, fields):
+    """One file: its answer's `fields(outcome)`, or its ImageError raised. Several: `results`,
+    one entry per file in the order sent, each an answer or that file's error."""
+    if len(files) == 1:
+        if isinstance(outcomes[0], Exception):
+            raise outcomes[0]
+        return {"status": "ok", **fields(outcomes[0])}
+    results = []
+    for (filename, _), outcome in zip(files, outcomes):
+        name = (filename or "")[:MAX_FILENAME]
+        if isinstance(outcome, Exception):
+            results.append({"filename": name, "status": "error", "message": str(outcome)})
+        else:
+            results.append({"filename": name, "status": "ok", **fields(outcome)})
+    return {"status": "ok", "results": results}
+
+
+def _predictions(ranked):
+    """Ranked predictions as the JSON fields of /model/predict's answer."""
+    return {"predictions": ranked}
 
 
 def _reading(reading):
@@ -124,11 +140,6 @@ def _reading(reading):
             "digits": [{"box": list(digit.box), "prediction": digit.prediction,
                         "probability": digit.probability} for digit in reading.digits]}
 
-
-def _read_entry(name, outcome):
-    if isinstance(outcome, Exception):
-        return {"filename": name, "status": "error", "message": str(outcome)}
-    return {"filename": name, "status": "ok", **_reading(outcome)}
 
 
 @model_ns.route("/metadata")
@@ -154,12 +165,7 @@ class Predict(Resource):
         """
         files = _uploads()
         outcomes = current_model().predict([content for _, content in files])
-        if len(files) == 1:
-            if isinstance(outcomes[0], Exception):
-                raise outcomes[0]
-            return {"status": "ok", "predictions": outcomes[0]}
-        return {"status": "ok", "results": [_entry((filename or "")[:MAX_FILENAME], outcome)
-                                            for (filename, _), outcome in zip(files, outcomes)]}
+        return _answer(files, outcomes, _predictions)
 
 
 @model_ns.route("/read")
@@ -180,10 +186,4 @@ class Read(Resource):
         """
         files = _uploads()
         outcomes = current_reader().read([content for _, content in files])
-        if len(files) == 1:
-            if isinstance(outcomes[0], Exception):
-                raise outcomes[0]
-            return {"status": "ok", **_reading(outcomes[0])}
-        return {"status": "ok",
-                "results": [_read_entry((filename or "")[:MAX_FILENAME], outcome)
-                            for (filename, _), outcome in zip(files, outcomes)]}
+        return _answer(files, outcomes, _reading)
