@@ -1,4 +1,5 @@
-"""The drawing page at /app: static files that post to /model/predict like any other client.
+"""The drawing page at /app: static files that post to /model/predict and /model/read like any
+other client.
 
 The page has no server-side logic of its own, so a drawn digit takes exactly the upload path
 and pre-processing that a photographed one does. Everything it needs is served from here
