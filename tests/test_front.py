@@ -81,6 +81,20 @@ def test_errors_of_the_stack_on_v2_paths_have_the_protocols_shape(front):
     assert set(json.loads(body)) == {"error"}
 
 
+def test_methods_the_front_refuses_itself_get_json_in_the_services_shape(front):
+    """TRACE is nginx's own 405; CONNECT its 405 or, before nginx 1.25, its 400."""
+    status, headers, body = parse(exchange(front.port, b"TRACE / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert status == 405 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["status"] == "error" and headers["Cache-Control"] == "no-store"
+    status, _, body = parse(exchange(front.port, b"TRACE /v2/models/mnist HTTP/1.1\r\n"
+                                                 b"Host: x\r\n\r\n"))
+    assert status == 405 and set(json.loads(body)) == {"error"}
+    connect_request = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+    status, headers, body = parse(exchange(front.port, connect_request))
+    assert status in (400, 405) and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["status"] == "error"
+
+
 def test_the_fronts_own_answers_carry_the_apps_json_headers(front):
     made_by_app = parse(exchange(front.port, b"GET /model/metadata HTTP/1.1\r\nHost: x\r\n"
                                         b"Connection: close\r\n\r\n"))[1]
