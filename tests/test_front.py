@@ -20,7 +20,7 @@ from PIL import Image
 from client.cli import encode_multipart
 from harness import ROOT
 from harness.images import encode
-from harness.processes import Server, children, serve_command
+from harness.processes import Server, children, process_tree, serve_command
 from harness.raw_http import connect, exchange, parse, read_all, whole_post
 from tests.builders import sample
 
@@ -246,6 +246,50 @@ def test_when_gunicorn_dies_the_whole_server_exits_with_an_error():
         assert "gunicorn exited" in server.output()
     finally:
         server.stop()
+
+
+def alive(pid):
+    """Whether `pid` still runs (a zombie waiting for its reaper does not)."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until_gone(pids, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.2)
+    return [pid for pid in pids if alive(pid)]
+
+
+def test_a_hang_up_drains_and_stops_nginx_and_gunicorn():
+    server = Server(serve_command(), env={"WORKERS": "1"})
+    tree = [pid for pid in process_tree(server.process.pid) if pid != server.process.pid]
+    try:
+        assert len(tree) >= 4  # nginx's master and worker, gunicorn's master and worker
+        server.process.send_signal(signal.SIGHUP)
+        assert server.process.wait(60) == 0
+        assert wait_until_gone(tree, 30) == []
+    finally:
+        server.stop()
+        for pid in wait_until_gone(tree, 0):  # without the fix: leave nothing behind
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_when_serve_py_is_killed_nginx_and_gunicorn_stop_too():
+    server = Server(serve_command(), env={"WORKERS": "1"})
+    tree = [pid for pid in process_tree(server.process.pid) if pid != server.process.pid]
+    try:
+        server.process.kill()
+        server.process.wait(10)
+        assert wait_until_gone(tree, 60) == []  # a generous bound: they stop in about a second
+        with pytest.raises(OSError):
+            connect(server.port, timeout=2)
+    finally:
+        for pid in wait_until_gone(tree, 0):  # without the fix: leave nothing behind
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_without_nginx_it_says_how_to_install_it():
