@@ -155,9 +155,15 @@ def serve(settings, run_dir, app):
                       app],
                      {READY_FILE_VARIABLE: str(run_dir / "ready")})
     if not wait_for_socket(socket_path, gunicorn, stopping):
+        timed_out = gunicorn.poll() is None
         stop(gunicorn, signal.SIGTERM, 15)
         if stopping.is_set():
             return 0
+        if timed_out:
+            print(f"serve.py: gunicorn did not listen on {socket_path} within {START_SECONDS} s; "
+                  "check its log above, that the machine is not overloaded or out of memory, "
+                  f"and that {run_dir} is writable", file=sys.stderr)
+            return 1
         print("serve.py: gunicorn stopped before it listened; its log is above",
               file=sys.stderr)
         return gunicorn.returncode or 1

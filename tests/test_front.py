@@ -20,7 +20,7 @@ from PIL import Image
 from client.cli import encode_multipart
 from harness import ROOT
 from harness.images import encode
-from harness.processes import Server, children, process_tree, serve_command
+from harness.processes import Server, children, free_port, process_tree, serve_command
 from harness.raw_http import connect, exchange, parse, read_all, whole_post
 from tests.builders import sample
 
@@ -290,6 +290,16 @@ def test_when_serve_py_is_killed_nginx_and_gunicorn_stop_too():
     finally:
         for pid in wait_until_gone(tree, 0):  # without the fix: leave nothing behind
             os.kill(pid, signal.SIGKILL)
+
+
+def test_when_gunicorn_does_not_listen_in_time_it_says_what_to_check():
+    """START_SECONDS of 0: the socket cannot be there yet at the first look."""
+    launch = "import sys, serve; serve.START_SECONDS = 0; sys.exit(serve.main())"
+    result = subprocess.run([sys.executable, "-c", launch], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, "HOST": "127.0.0.1",
+                                            "PORT": str(free_port())}, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "did not listen" in result.stderr and "check its log" in result.stderr
 
 
 def test_without_nginx_it_says_how_to_install_it():
