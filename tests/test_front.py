@@ -15,6 +15,7 @@ import threading
 import time
 
 import pytest
+import requests
 from PIL import Image
 
 from client.cli import encode_multipart
@@ -301,6 +302,29 @@ def test_when_gunicorn_does_not_listen_in_time_it_says_what_to_check():
     assert result.returncode == 1, result.stderr
     assert "did not listen" in result.stderr and "check its log" in result.stderr
 
+
+def test_with_no_worker_alive_readiness_no_longer_comes_from_the_ready_file():
+    server = Server(serve_command(), env={"WORKERS": "1"})
+    try:
+        command_lines = {pid: pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+                         for pid in children(server.process.pid)}
+        (nginx,) = [line for line in command_lines.values() if "nginx" in line]
+        (gunicorn,) = [pid for pid, line in command_lines.items() if "gunicorn" in line]
+        ready = pathlib.Path(re.search(r" -p (\S+)", nginx).group(1)) / "ready"
+        assert ready.exists()
+        (worker,) = children(gunicorn)
+        os.kill(worker, signal.SIGKILL)
+        deadline, seen_gone = time.monotonic() + 20, False
+        while time.monotonic() < deadline and not seen_gone:  # before a new worker warms up
+            seen_gone = not ready.exists()
+            time.sleep(0.005)
+        assert seen_gone
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not ready.exists():  # the replacement is ready
+            time.sleep(0.1)
+        assert requests.get(server.url + "/v2/health/ready", timeout=10).json() == {"ready": True}
+    finally:
+        server.stop()
 
 def test_without_nginx_it_says_how_to_install_it():
     result = subprocess.run([sys.executable, "serve.py"], cwd=ROOT, capture_output=True,
