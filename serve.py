@@ -99,9 +99,8 @@ def nginx_config(settings, run_dir):
 def start(command, env=None):
     """A child in its own process group, so a terminal's Ctrl-C reaches only this launcher,
     which then stops the children in the order that drains. Not its own session: Linux shares
-    the CPU between sessions first, and nginx and gunicorn in sessions of their own then wait
-    for each other at every hop (measured: a third of the throughput on a busy machine).
-    On Linux the child gets SIGTERM if this launcher dies."""
+    the CPU between sessions first, and nginx and gunicorn would wait for each other at every
+    hop (docs/performance.md). On Linux the child gets SIGTERM if this launcher dies."""
     return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},  # nosec B603  # fixed commands
                             process_group=0, preexec_fn=die_with_parent(os.getpid()))
 
