@@ -1,6 +1,6 @@
 """MAX-MNIST: the application factory. `python app.py` runs Flask's development server.
 
-Production serving goes through gunicorn: `gunicorn -c gunicorn.conf.py 'app:create_app()'`.
+Production serving is serve.py: nginx in front of gunicorn, which runs `app:create_app()`.
 """
 import logging
 

@@ -68,8 +68,16 @@ def when_ready(server):
 
 
 def child_exit(server, worker):
+    """In the master, once a worker is gone: its metrics stop counting as live, and with no
+    worker left nginx stops answering ready from the file (post_worker_init writes it again)."""
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
+    ready_file = os.environ.get("MAX_MNIST_READY_FILE")
+    if ready_file and not server.WORKERS:
+        try:
+            os.remove(ready_file)
+        except FileNotFoundError:
+            pass
 
 
 def on_exit(server):

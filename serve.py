@@ -2,9 +2,10 @@
 
 nginx reads every request whole before a worker sees it, so idle, slow and half-sent connections
 never hold a worker; gunicorn listens on a unix socket that only nginx uses. `make run` and the
-container start this, in the foreground. SIGTERM or Ctrl-C drains: nginx stops accepting and
-answers every request it has accepted (for at most WORKER_TIMEOUT seconds), then gunicorn stops.
-If either process dies, the other is stopped and this exits non-zero, so a supervisor restarts it.
+container start this, in the foreground. SIGTERM, SIGHUP (a closed terminal) or Ctrl-C drains:
+nginx stops accepting and answers every request it has accepted (for at most WORKER_TIMEOUT
+seconds), then gunicorn stops. If either process dies, the other is stopped and this exits
+non-zero, so a supervisor restarts it; if this dies, Linux stops both.
 
     python serve.py [APP]    (HOST, PORT and the other settings from the environment; APP is
                               gunicorn's application, app:create_app() unless given)
@@ -98,10 +99,26 @@ def nginx_config(settings, run_dir):
 def start(command, env=None):
     """A child in its own process group, so a terminal's Ctrl-C reaches only this launcher,
     which then stops the children in the order that drains. Not its own session: Linux shares
-    the CPU between sessions first, and nginx and gunicorn in sessions of their own then wait
-    for each other at every hop (measured: a third of the throughput on a busy machine)."""
+    the CPU between sessions first, and nginx and gunicorn would wait for each other at every
+    hop (docs/performance.md). On Linux the child gets SIGTERM if this launcher dies."""
     return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},  # nosec B603  # fixed commands
-                            process_group=0)
+                            process_group=0, preexec_fn=die_with_parent(os.getpid()))
+
+
+def die_with_parent(parent):
+    """For Popen's preexec_fn: the child gets SIGTERM when `parent` dies, even by SIGKILL
+    (Linux's PR_SET_PDEATHSIG); None, and no effect, elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def preexec():
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+    return preexec
 
 
 def wait_for_socket(path, gunicorn, stopping):
@@ -127,7 +144,7 @@ def stop(process, sig, grace):
 def serve(settings, run_dir, app):
     """Run both until a signal or a death; the exit status."""
     stopping = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stopping.set())
     socket_path = run_dir / "app.sock"
     config_path = run_dir / "nginx.conf"
@@ -137,9 +154,15 @@ def serve(settings, run_dir, app):
                       app],
                      {READY_FILE_VARIABLE: str(run_dir / "ready")})
     if not wait_for_socket(socket_path, gunicorn, stopping):
+        timed_out = gunicorn.poll() is None
         stop(gunicorn, signal.SIGTERM, 15)
         if stopping.is_set():
             return 0
+        if timed_out:
+            print(f"serve.py: gunicorn did not listen on {socket_path} within {START_SECONDS} s; "
+                  "check its log above, that the machine is not overloaded or out of memory, "
+                  f"and that {run_dir} is writable", file=sys.stderr)
+            return 1
         print("serve.py: gunicorn stopped before it listened; its log is above",
               file=sys.stderr)
         return gunicorn.returncode or 1

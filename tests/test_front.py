@@ -15,12 +15,13 @@ import threading
 import time
 
 import pytest
+import requests
 from PIL import Image
 
 from client.cli import encode_multipart
 from harness import ROOT
 from harness.images import encode
-from harness.processes import Server, children, serve_command
+from harness.processes import Server, children, free_port, process_tree, serve_command
 from harness.raw_http import connect, exchange, parse, read_all, whole_post
 from tests.builders import sample
 
@@ -79,6 +80,20 @@ def test_errors_of_the_stack_on_v2_paths_have_the_protocols_shape(front):
     status, _, body = parse(exchange(front.port, request))
     assert status == 431
     assert set(json.loads(body)) == {"error"}
+
+
+def test_methods_the_front_refuses_itself_get_json_in_the_services_shape(front):
+    """TRACE is nginx's own 405; CONNECT its 405 or, before nginx 1.25, its 400."""
+    status, headers, body = parse(exchange(front.port, b"TRACE / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert status == 405 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["status"] == "error" and headers["Cache-Control"] == "no-store"
+    status, _, body = parse(exchange(front.port, b"TRACE /v2/models/mnist HTTP/1.1\r\n"
+                                                 b"Host: x\r\n\r\n"))
+    assert status == 405 and set(json.loads(body)) == {"error"}
+    connect_request = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+    status, headers, body = parse(exchange(front.port, connect_request))
+    assert status in (400, 405) and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["status"] == "error"
 
 
 def test_the_fronts_own_answers_carry_the_apps_json_headers(front):
@@ -233,6 +248,83 @@ def test_when_gunicorn_dies_the_whole_server_exits_with_an_error():
     finally:
         server.stop()
 
+
+def alive(pid):
+    """Whether `pid` still runs (a zombie waiting for its reaper does not)."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until_gone(pids, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.2)
+    return [pid for pid in pids if alive(pid)]
+
+
+def test_a_hang_up_drains_and_stops_nginx_and_gunicorn():
+    server = Server(serve_command(), env={"WORKERS": "1"})
+    tree = [pid for pid in process_tree(server.process.pid) if pid != server.process.pid]
+    try:
+        assert len(tree) >= 4  # nginx's master and worker, gunicorn's master and worker
+        server.process.send_signal(signal.SIGHUP)
+        assert server.process.wait(60) == 0
+        assert wait_until_gone(tree, 30) == []
+    finally:
+        server.stop()
+        for pid in wait_until_gone(tree, 0):  # without the fix: leave nothing behind
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_when_serve_py_is_killed_nginx_and_gunicorn_stop_too():
+    server = Server(serve_command(), env={"WORKERS": "1"})
+    tree = [pid for pid in process_tree(server.process.pid) if pid != server.process.pid]
+    try:
+        server.process.kill()
+        server.process.wait(10)
+        assert wait_until_gone(tree, 60) == []  # a generous bound: they stop in about a second
+        with pytest.raises(OSError):
+            connect(server.port, timeout=2)
+    finally:
+        for pid in wait_until_gone(tree, 0):  # without the fix: leave nothing behind
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_when_gunicorn_does_not_listen_in_time_it_says_what_to_check():
+    """START_SECONDS of 0: the socket cannot be there yet at the first look."""
+    launch = "import sys, serve; serve.START_SECONDS = 0; sys.exit(serve.main())"
+    result = subprocess.run([sys.executable, "-c", launch], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, "HOST": "127.0.0.1",
+                                            "PORT": str(free_port())}, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "did not listen" in result.stderr and "check its log" in result.stderr
+
+
+def test_with_no_worker_alive_readiness_no_longer_comes_from_the_ready_file():
+    server = Server(serve_command(), env={"WORKERS": "1"})
+    try:
+        command_lines = {pid: pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+                         for pid in children(server.process.pid)}
+        (nginx,) = [line for line in command_lines.values() if "nginx" in line]
+        (gunicorn,) = [pid for pid, line in command_lines.items() if "gunicorn" in line]
+        ready = pathlib.Path(re.search(r" -p (\S+)", nginx).group(1)) / "ready"
+        assert ready.exists()
+        (worker,) = children(gunicorn)
+        os.kill(worker, signal.SIGKILL)
+        deadline, seen_gone = time.monotonic() + 20, False
+        while time.monotonic() < deadline and not seen_gone:  # before a new worker warms up
+            seen_gone = not ready.exists()
+            time.sleep(0.005)
+        assert seen_gone
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not ready.exists():  # the replacement is ready
+            time.sleep(0.1)
+        assert requests.get(server.url + "/v2/health/ready", timeout=10).json() == {"ready": True}
+    finally:
+        server.stop()
 
 def test_without_nginx_it_says_how_to_install_it():
     result = subprocess.run([sys.executable, "serve.py"], cwd=ROOT, capture_output=True,
