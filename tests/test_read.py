@@ -167,6 +167,23 @@ def test_boxes_are_in_the_upright_image_of_an_exif_rotated_photo(server):
         assert overlap(digit["box"], true_box) > 0.6
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_boxes_are_in_the_uploads_pixels_for_a_jpeg_decoded_at_reduced_scale(server,
+                                                                           orientation):
+    written = number("4711", "spaced", "photo")
+    small = Image.open(io.BytesIO(written.data)).convert("L")
+    zoom = -(-400 // min(small.size))  # short side >= 400: libjpeg decodes at 1/2 or less
+    upright = small.resize((small.width * zoom, small.height * zoom), Image.Resampling.BICUBIC)
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = orientation
+    stored = upright if orientation == 1 else upright.transpose(Image.Transpose.ROTATE_90)
+    body = post(server, ("4711.jpg", encode(stored, "JPEG", quality=90, exif=exif))).json()
+    assert body["text"] == "4711"
+    for digit, (x, y, w, h) in zip(body["digits"], written.boxes):
+        true_box = (x * zoom, y * zoom, w * zoom, h * zoom)
+        assert overlap(digit["box"], true_box) > 0.6, (digit["box"], true_box)
+
+
 def test_transparent_and_light_on_dark_numbers_read_too(server):
     written = number("365", "spaced", "scan")
     dark = 255 - np.asarray(Image.open(io.BytesIO(written.data)))  # chalk on a board
