@@ -28,10 +28,11 @@ from core.split import (MAX_PIECE, best_digit, best_split, candidate_pieces, mak
                         normalise_piece)
 from core.strokes import group_strokes, is_mark
 
-MAX_GROUPS = 64  # an image with more separate digits or marks than this is not one number
+MAX_GROUPS = 64  # an image with more digit-like shapes than this is not one number
+MAX_STROKES = 4 * MAX_GROUPS  # nor one of more separate strokes (before any is left out)
 SURE = 0.9  # a group that may hold several digits is only split if it reads less surely as one
-TOO_MANY_MARKS = (f"no number found: more than {MAX_GROUPS} separate marks; send an image of one "
-                  "row of digits")
+TOO_MANY_SHAPES = (f"no number found: more than {MAX_GROUPS} shapes that may be digits; send an "
+                   "image of one row of digits")
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
 
 
@@ -82,10 +83,13 @@ class NumberReader:
         the pixels of an upload `size` (width, height) large, the grey image's own if None."""
         row = find_row(grey)
         labels_image, stats = label(row.mask)
+        if len(stats) - 1 > MAX_STROKES:  # refused before the work grows with their number
+            raise NoDigitFound(f"no number found: the image has {len(stats) - 1} separate "
+                               "marks; send an image of one row of digits")
         labels, height = group_strokes(stats)
         labels = [g for g in labels if not is_mark(g, stats, height)]
         if len(labels) > MAX_GROUPS:
-            raise NoDigitFound(TOO_MANY_MARKS)
+            raise NoDigitFound(TOO_MANY_SHAPES)
         groups = make_groups(labels_image, labels, stats, height)
         # every group whole, and the splits of those too wide to be one digit; then the
         # splits of the groups that may hold several digits and do not read surely as one

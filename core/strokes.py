@@ -14,7 +14,8 @@ FRAGMENT = 0.75  # ... when the lower of them is under this fraction of the row'
 def group_strokes(stats):
     """The strokes (labels 1.. of `stats`) as lists of labels, one list per digit or mark, left
     to right, with frames, ruled lines and specks left out; and the row's height."""
-    strokes = [index for index in range(1, len(stats)) if not _is_frame(index, stats)]
+    frames = _frames(stats)
+    strokes = [index for index in range(1, len(stats)) if not frames[index]]
     if not strokes:
         return [], 1.0
     largest = max(stats[i, 4] for i in strokes)
@@ -69,13 +70,12 @@ def extent(labels, stats):
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
-def _is_frame(index, stats):
-    """A stroke whose box holds two or more other strokes whole, each at least a quarter of its
-    height: a box drawn round the number."""
-    x, y, w, h, _ = stats[index]
-    inside = sum(1 for other in range(1, len(stats)) if other != index
-                 and stats[other, 0] >= x and stats[other, 1] >= y
-                 and stats[other, 0] + stats[other, 2] <= x + w
-                 and stats[other, 1] + stats[other, 3] <= y + h
-                 and stats[other, 3] >= h / 4)
-    return inside >= 2
+def _frames(stats):
+    """For each label, whether its stroke's box holds two or more other strokes whole, each
+    at least a quarter of its height: a box drawn round the number (label 0 is never one)."""
+    x, y, w, h = (stats[:, k].astype(np.int64)[:, np.newaxis] for k in range(4))
+    inside = ((x.T >= x) & (y.T >= y) & (x.T + w.T <= x + w) & (y.T + h.T <= y + h)
+              & (4 * h.T >= h))  # [frame, other]
+    inside[0, :] = inside[:, 0] = False
+    np.fill_diagonal(inside, False)
+    return inside.sum(axis=1) >= 2

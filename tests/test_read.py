@@ -155,6 +155,30 @@ def test_only_a_dash_is_a_422_saying_the_marks_are_not_digits(server):
     assert_error(post(server, ("dash.png", encode(image))), 422, "not digits")
 
 
+def dots(side, step, dot, ink=0, paper=255):
+    """A square grid of square dots: a texture, not a number."""
+    pixels = np.full((side, side), paper, np.uint8)
+    for y in range(0, side, step):
+        for x in range(0, side, step):
+            pixels[y:y + dot, x:x + dot] = ink
+    return encode(Image.fromarray(pixels))
+
+
+def test_thousands_of_dots_are_a_422_naming_how_many_before_they_are_grouped(server):
+    grid = dots(1600, 29, 5)  # 56 x 56 dots in a few KB
+    assert len(grid) < 16 * 1024
+    assert_error(post(server, ("dots.png", grid)), 422, "no number found", "3064 separate marks",
+                 "one row of digits")
+
+
+def test_more_digit_like_shapes_than_one_number_holds_are_a_422(server):
+    row = np.full((240, 65 * 60 + 40), 255, np.uint8)
+    for index in range(65):
+        row[20:220, 40 + index * 60:64 + index * 60] = 0  # 65 ones
+    assert_error(post(server, ("ones.png", encode(Image.fromarray(row)))), 422,
+                 "more than 64 shapes that may be digits")
+
+
 def test_boxes_are_in_the_upright_image_of_an_exif_rotated_photo(server):
     written = number("4711", "spaced", "photo")
     upright = Image.open(io.BytesIO(written.data))
