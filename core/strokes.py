@@ -9,6 +9,7 @@ BAR = 0.6  # a stroke filling this much of its box, and flat, is a dash or a bar
 LINE = 1.8  # a stroke this many times taller than the row is a ruled line, not a 1
 ABOVE = 0.5  # strokes sharing this much of the narrower one's width belong to one digit
 FRAGMENT = 0.75  # ... when the lower of them is under this fraction of the row's height
+PIECES = 8  # a group of more strokes than this is a texture (dots, hatching), not a digit
 
 
 def group_strokes(stats):
@@ -41,10 +42,12 @@ def group_strokes(stats):
 
 def is_mark(labels, stats, row):
     """Whether strokes are a mark, not a digit: lower than MARK of the row (a dash, a dot, a
-    comma, an underline), or a bar: a solid stroke less than half as high as it is wide."""
+    comma, an underline), a bar: a solid stroke less than half as high as it is wide, or a
+    texture: more than PIECES separate strokes (a digit has at most a few pieces)."""
     _, _, width, height = extent(labels, stats)
     solid = sum(int(stats[i, 4]) for i in labels) / (width * height)
-    return height < MARK * row or (height < width / 2 and solid > BAR)
+    return (height < MARK * row or (height < width / 2 and solid > BAR)
+            or len(labels) > PIECES)
 
 
 def _row_height(stats, strokes):

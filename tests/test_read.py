@@ -171,6 +171,15 @@ def test_thousands_of_dots_are_a_422_naming_how_many_before_they_are_grouped(ser
                  "one row of digits")
 
 
+@pytest.mark.parametrize("name, data, words", [
+    ("fine.png", dots(64, 2, 1, ink=255, paper=0), "separate marks"),  # 1024 1-pixel dots
+    ("finer.png", dots(30, 2, 1, ink=255, paper=0), "not digits"),  # 225: read, left out
+    ("coarse.png", dots(600, 40, 5), "not digits"),
+], ids=["1024-dots", "225-dots", "coarse-dots"])
+def test_a_texture_of_dots_is_not_read_as_ones(server, name, data, words):
+    assert_error(post(server, (name, data)), 422, words)
+
+
 def test_more_digit_like_shapes_than_one_number_holds_are_a_422(server):
     row = np.full((240, 65 * 60 + 40), 255, np.uint8)
     for index in range(65):
