@@ -7,7 +7,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import config
 from core.errors import ImageError
@@ -378,3 +378,27 @@ def test_pieces_a_model_calls_not_a_digit_are_left_out(wrapper):
     assert reading.text == "124" and len(reading.digits) == 3
     [refused] = reader.read([number("33").data])
     assert isinstance(refused, ImageError) and refused.status == 422
+
+
+class NeverRefuses:
+    """The real model stage, refusing no piece as "not a digit"."""
+
+    def __init__(self, wrapper):
+        self.predict_tensor = wrapper.predict_tensor
+
+    @staticmethod
+    def refused(probabilities):
+        return np.zeros(len(probabilities), bool)
+
+
+def test_a_stroke_joined_too_long_to_cut_is_not_read_as_one_digit(wrapper):
+    zigzag = Image.new("L", (4040, 240), 255)
+    ImageDraw.Draw(zigzag).line([(20 + 20 * i, 20 if i % 2 else 220) for i in range(200)],
+                                fill=0, width=6)  # 200 teeth: more columns than MAX_CUTS
+    reader = NumberReader(NeverRefuses(wrapper), **config.image_limits())
+    [outcome] = reader.read([encode(zigzag)])
+    if isinstance(outcome, ImageError):
+        assert outcome.status == 422
+        return
+    for digit in outcome.digits:
+        assert digit.box[2] < 1.5 * digit.box[3], digit.box  # no digit 1.5 times as wide
