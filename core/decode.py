@@ -6,6 +6,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageTooLarge, InvalidImage
 
+UPLOAD_SIZE = "max_mnist_upload_size"  # read_header's note of a JPEG's size before draft
 DECODE_SIDE = 200  # JPEGs decode at a reduced scale as long as both sides keep this many pixels
 
 # the only Pillow parsers that ever see an upload (the JPEG one also yields MPO)
@@ -39,8 +40,15 @@ def read_header(data, max_pixels, max_side):
         raise InvalidImage("the image has no pixels")
     if image.format in ("JPEG", "MPO"):
         # let libjpeg decode at reduced scale, and only the luma of a colour photo
+        image.info[UPLOAD_SIZE] = image.size
         image.draft("L" if image.mode == "RGB" else image.mode, (DECODE_SIDE, DECODE_SIDE))
     return image
+
+
+def upload_size(image):
+    """The (width, height) an image from read_header has in the upload, before orientation:
+    a JPEG's decodes smaller."""
+    return image.info.get(UPLOAD_SIZE, image.size)
 
 
 def decode(image):

@@ -15,23 +15,24 @@ The probability of a reading is the product of its digits' probabilities: the ch
 every digit is right, if the split is right and the digits' errors are independent.
 """
 import dataclasses
+import math
 
 import numpy as np
 
 from core.batch import PixelBudget
 from core.components import label
-from core.decode import decode, read_header
 from core.errors import ImageError, NoDigitFound
-from core.grey import to_grey
+from core.pipeline import grey_from_upload
 from core.row import find_row
 from core.split import (MAX_PIECE, best_digit, best_split, candidate_pieces, make_groups,
                         normalise_piece)
 from core.strokes import group_strokes, is_mark
 
-MAX_GROUPS = 64  # an image with more separate digits or marks than this is not one number
+MAX_GROUPS = 64  # an image with more digit-like shapes than this is not one number
+MAX_STROKES = 4 * MAX_GROUPS  # nor one of more separate strokes (before any is left out)
 SURE = 0.9  # a group that may hold several digits is only split if it reads less surely as one
-TOO_MANY_MARKS = (f"no number found: more than {MAX_GROUPS} separate marks; send an image of one "
-                  "row of digits")
+TOO_MANY_SHAPES = (f"no number found: more than {MAX_GROUPS} shapes that may be digits; send an "
+                   "image of one row of digits")
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
 
 
@@ -71,20 +72,24 @@ class NumberReader:
         outcomes = []
         for data in uploads:
             try:
-                image = budget.charge(read_header(data, self._max_pixels, self._max_side))
-                outcomes.append(self.read_grey(to_grey(decode(image))))
+                grey, size = grey_from_upload(data, self._max_pixels, self._max_side, budget)
+                outcomes.append(self.read_grey(grey, size))
             except ImageError as error:
                 outcomes.append(error.with_traceback(None))  # kept as a value: hold no frames
         return outcomes
 
-    def read_grey(self, grey):
-        """The Reading of one grey image (any polarity), or raise NoDigitFound."""
+    def read_grey(self, grey, size=None):
+        """The Reading of one grey image (any polarity), or raise NoDigitFound; its boxes in
+        the pixels of an upload `size` (width, height) large, the grey image's own if None."""
         row = find_row(grey)
         labels_image, stats = label(row.mask)
+        if len(stats) - 1 > MAX_STROKES:  # refused before the work grows with their number
+            raise NoDigitFound(f"no number found: the image has {len(stats) - 1} separate "
+                               "marks; send an image of one row of digits")
         labels, height = group_strokes(stats)
         labels = [g for g in labels if not is_mark(g, stats, height)]
         if len(labels) > MAX_GROUPS:
-            raise NoDigitFound(TOO_MANY_MARKS)
+            raise NoDigitFound(TOO_MANY_SHAPES)
         groups = make_groups(labels_image, labels, stats, height)
         # every group whole, and the splits of those too wide to be one digit; then the
         # splits of the groups that may hold several digits and do not read surely as one
@@ -104,7 +109,8 @@ class NumberReader:
             for piece in best_split(index, len(group.cuts), scored, height):
                 probabilities, box = scored[piece]
                 if not self._wrapper.refused(probabilities[np.newaxis])[0]:  # not a digit
-                    found.append(Digit(row.box(*box), *best_digit(probabilities)))
+                    found.append(Digit(_scaled(row.box(*box), grey.shape, size),
+                                       *best_digit(probabilities)))
         if not found:
             raise NoDigitFound(NOT_DIGITS)
         return Reading("".join(str(d.prediction) for d in found),
@@ -125,3 +131,15 @@ class NumberReader:
             return {}
         probabilities = self._wrapper.predict_tensor(np.stack(digits))
         return {piece: (probabilities[i], boxes[i]) for i, piece in enumerate(kept)}
+
+
+def _scaled(box, shape, size):
+    """A box (x, y, w, h) in the pixels of a grey image `shape` (height, width) large, in
+    those of an upload `size` (width, height) large: a JPEG decodes at reduced scale."""
+    if size is None or size == (shape[1], shape[0]):
+        return box
+    across, down = size[0] / shape[1], size[1] / shape[0]
+    x, y = int(box[0] * across), int(box[1] * down)
+    right = min(math.ceil((box[0] + box[2]) * across), size[0])
+    bottom = min(math.ceil((box[1] + box[3]) * down), size[1])
+    return (x, y, right - x, bottom - y)

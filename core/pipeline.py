@@ -9,7 +9,7 @@ as good as the step that makes a real photo, scan or canvas export look like tha
 import numpy as np
 
 from core.batch import PixelBudget, in_stacks
-from core.decode import decode, read_header
+from core.decode import decode, read_header, upload_size
 from core.errors import ImageError, NoDigitFound
 from core.grey import to_grey
 from core.ink import cut, find_ink
@@ -24,11 +24,21 @@ def digits_from_uploads(uploads, max_pixels, max_side, max_batch_pixels=None):
     image: cut -> stroke -> size -> centre. With `max_batch_pixels`, the uploads decode to at
     most that many pixels in all (a file past it fails alone)."""
     budget = PixelBudget(max_batch_pixels)
+    return in_stacks(uploads, lambda data: grey_from_upload(data, max_pixels, max_side,
+                                                            budget)[0], digits_from_greys)
 
-    def grey(data):
-        return to_grey(decode(budget.charge(read_header(data, max_pixels, max_side))))
 
-    return in_stacks(uploads, grey, digits_from_greys)
+def grey_from_upload(data, max_pixels, max_side, budget):
+    """Upload bytes to a grey float32 image (decode -> grey), charged to a PixelBudget; and
+    the upload's (width, height) after EXIF orientation, which is larger than the grey
+    image's when a JPEG decoded at reduced scale. Raises the upload's ImageError."""
+    image = read_header(data, max_pixels, max_side)
+    width, height = upload_size(image)
+    drafted = image.size
+    upright = decode(budget.charge(image))
+    if upright.size != drafted:  # EXIF orientation turned it a quarter
+        width, height = height, width
+    return to_grey(upright), (width, height)
 
 
 def digits_from_greys(greys):

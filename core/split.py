@@ -115,7 +115,8 @@ def best_digit(probabilities):
 def best_split(group, lines, scored, row):
     """The pieces (group, first, last), left to right, that cover a group from its first to its
     last cut with the highest total score (dynamic programming over the cuts), no piece WIDEST
-    or wider; the whole group if no such split covers it."""
+    or wider; none if no such split covers it (a stroke joined too long to be cut at MAX_CUTS
+    columns, a scribble): it is not taken as one digit."""
     best = [(0.0, [])] + [(-math.inf, [])] * (lines - 1)
     for end in range(1, lines):
         for start in range(end):
@@ -126,4 +127,4 @@ def best_split(group, lines, scored, row):
             total = best[start][0] + piece_score(scored[piece][0])
             if total > best[end][0]:
                 best[end] = (total, best[start][1] + [piece])
-    return best[-1][1] or [(group, 0, lines - 1)]
+    return best[-1][1]

@@ -9,12 +9,14 @@ BAR = 0.6  # a stroke filling this much of its box, and flat, is a dash or a bar
 LINE = 1.8  # a stroke this many times taller than the row is a ruled line, not a 1
 ABOVE = 0.5  # strokes sharing this much of the narrower one's width belong to one digit
 FRAGMENT = 0.75  # ... when the lower of them is under this fraction of the row's height
+PIECES = 8  # a group of more strokes than this is a texture (dots, hatching), not a digit
 
 
 def group_strokes(stats):
     """The strokes (labels 1.. of `stats`) as lists of labels, one list per digit or mark, left
     to right, with frames, ruled lines and specks left out; and the row's height."""
-    strokes = [index for index in range(1, len(stats)) if not _is_frame(index, stats)]
+    frames = _frames(stats)
+    strokes = [index for index in range(1, len(stats)) if not frames[index]]
     if not strokes:
         return [], 1.0
     largest = max(stats[i, 4] for i in strokes)
@@ -40,10 +42,12 @@ def group_strokes(stats):
 
 def is_mark(labels, stats, row):
     """Whether strokes are a mark, not a digit: lower than MARK of the row (a dash, a dot, a
-    comma, an underline), or a bar: a solid stroke less than half as high as it is wide."""
+    comma, an underline), a bar: a solid stroke less than half as high as it is wide, or a
+    texture: more than PIECES separate strokes (a digit has at most a few pieces)."""
     _, _, width, height = extent(labels, stats)
     solid = sum(int(stats[i, 4]) for i in labels) / (width * height)
-    return height < MARK * row or (height < width / 2 and solid > BAR)
+    return (height < MARK * row or (height < width / 2 and solid > BAR)
+            or len(labels) > PIECES)
 
 
 def _row_height(stats, strokes):
@@ -69,13 +73,12 @@ def extent(labels, stats):
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
-def _is_frame(index, stats):
-    """A stroke whose box holds two or more other strokes whole, each at least a quarter of its
-    height: a box drawn round the number."""
-    x, y, w, h, _ = stats[index]
-    inside = sum(1 for other in range(1, len(stats)) if other != index
-                 and stats[other, 0] >= x and stats[other, 1] >= y
-                 and stats[other, 0] + stats[other, 2] <= x + w
-                 and stats[other, 1] + stats[other, 3] <= y + h
-                 and stats[other, 3] >= h / 4)
-    return inside >= 2
+def _frames(stats):
+    """For each label, whether its stroke's box holds two or more other strokes whole, each
+    at least a quarter of its height: a box drawn round the number (label 0 is never one)."""
+    x, y, w, h = (stats[:, k].astype(np.int64)[:, np.newaxis] for k in range(4))
+    inside = ((x.T >= x) & (y.T >= y) & (x.T + w.T <= x + w) & (y.T + h.T <= y + h)
+              & (4 * h.T >= h))  # [frame, other]
+    inside[0, :] = inside[:, 0] = False
+    np.fill_diagonal(inside, False)
+    return inside.sum(axis=1) >= 2

@@ -7,7 +7,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import config
 from core.errors import ImageError
@@ -155,6 +155,39 @@ def test_only_a_dash_is_a_422_saying_the_marks_are_not_digits(server):
     assert_error(post(server, ("dash.png", encode(image))), 422, "not digits")
 
 
+def dots(side, step, dot, ink=0, paper=255):
+    """A square grid of square dots: a texture, not a number."""
+    pixels = np.full((side, side), paper, np.uint8)
+    for y in range(0, side, step):
+        for x in range(0, side, step):
+            pixels[y:y + dot, x:x + dot] = ink
+    return encode(Image.fromarray(pixels))
+
+
+def test_thousands_of_dots_are_a_422_naming_how_many_before_they_are_grouped(server):
+    grid = dots(1600, 29, 5)  # 56 x 56 dots in a few KB
+    assert len(grid) < 16 * 1024
+    assert_error(post(server, ("dots.png", grid)), 422, "no number found", "3064 separate marks",
+                 "one row of digits")
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("fine.png", dots(64, 2, 1, ink=255, paper=0), "separate marks"),  # 1024 1-pixel dots
+    ("finer.png", dots(30, 2, 1, ink=255, paper=0), "not digits"),  # 225: read, left out
+    ("coarse.png", dots(600, 40, 5), "not digits"),
+], ids=["1024-dots", "225-dots", "coarse-dots"])
+def test_a_texture_of_dots_is_not_read_as_ones(server, name, data, words):
+    assert_error(post(server, (name, data)), 422, words)
+
+
+def test_more_digit_like_shapes_than_one_number_holds_are_a_422(server):
+    row = np.full((240, 65 * 60 + 40), 255, np.uint8)
+    for index in range(65):
+        row[20:220, 40 + index * 60:64 + index * 60] = 0  # 65 ones
+    assert_error(post(server, ("ones.png", encode(Image.fromarray(row)))), 422,
+                 "more than 64 shapes that may be digits")
+
+
 def test_boxes_are_in_the_upright_image_of_an_exif_rotated_photo(server):
     written = number("4711", "spaced", "photo")
     upright = Image.open(io.BytesIO(written.data))
@@ -165,6 +198,23 @@ def test_boxes_are_in_the_upright_image_of_an_exif_rotated_photo(server):
     assert body["text"] == "4711"
     for digit, true_box in zip(body["digits"], written.boxes):
         assert overlap(digit["box"], true_box) > 0.6
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_boxes_are_in_the_uploads_pixels_for_a_jpeg_decoded_at_reduced_scale(server,
+                                                                           orientation):
+    written = number("4711", "spaced", "photo")
+    small = Image.open(io.BytesIO(written.data)).convert("L")
+    zoom = -(-400 // min(small.size))  # short side >= 400: libjpeg decodes at 1/2 or less
+    upright = small.resize((small.width * zoom, small.height * zoom), Image.Resampling.BICUBIC)
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = orientation
+    stored = upright if orientation == 1 else upright.transpose(Image.Transpose.ROTATE_90)
+    body = post(server, ("4711.jpg", encode(stored, "JPEG", quality=90, exif=exif))).json()
+    assert body["text"] == "4711"
+    for digit, (x, y, w, h) in zip(body["digits"], written.boxes):
+        true_box = (x * zoom, y * zoom, w * zoom, h * zoom)
+        assert overlap(digit["box"], true_box) > 0.6, (digit["box"], true_box)
 
 
 def test_transparent_and_light_on_dark_numbers_read_too(server):
@@ -328,3 +378,27 @@ def test_pieces_a_model_calls_not_a_digit_are_left_out(wrapper):
     assert reading.text == "124" and len(reading.digits) == 3
     [refused] = reader.read([number("33").data])
     assert isinstance(refused, ImageError) and refused.status == 422
+
+
+class NeverRefuses:
+    """The real model stage, refusing no piece as "not a digit"."""
+
+    def __init__(self, wrapper):
+        self.predict_tensor = wrapper.predict_tensor
+
+    @staticmethod
+    def refused(probabilities):
+        return np.zeros(len(probabilities), bool)
+
+
+def test_a_stroke_joined_too_long_to_cut_is_not_read_as_one_digit(wrapper):
+    zigzag = Image.new("L", (4040, 240), 255)
+    ImageDraw.Draw(zigzag).line([(20 + 20 * i, 20 if i % 2 else 220) for i in range(200)],
+                                fill=0, width=6)  # 200 teeth: more columns than MAX_CUTS
+    reader = NumberReader(NeverRefuses(wrapper), **config.image_limits())
+    [outcome] = reader.read([encode(zigzag)])
+    if isinstance(outcome, ImageError):
+        assert outcome.status == 422
+        return
+    for digit in outcome.digits:
+        assert digit.box[2] < 1.5 * digit.box[3], digit.box  # no digit 1.5 times as wide
