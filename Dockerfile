@@ -19,8 +19,8 @@ RUN python3 -m venv /opt/venv \
     && rm -rf "$site"/ai_edge_litert/libLiteRtWebGpuAccelerator.so "$site"/ai_edge_litert/tools \
         "$site"/ai_edge_litert/vendors "$site"/numpy/*/tests \
     && find "$site" -name '*.map' -delete
-# Both model files md5sums.txt lists (the Keras .h5 and the LiteRT .tflite converted from it
-# when it was trained), checked; fetch_model.py writes through mkstemp (mode 0600): make them
+# The model files md5sums.txt lists (the digit model as Keras .h5 and as the LiteRT .tflite
+# converted from it when it was trained; the LiteRT sequence model), checked; fetch_model.py writes through mkstemp (mode 0600): make them
 # readable by the service user.
 COPY md5sums.txt .
 COPY scripts/fetch_model.py scripts/
@@ -30,7 +30,8 @@ RUN python3 scripts/fetch_model.py --bucket "${model_bucket}" \
 
 FROM ${BASE_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    MODEL_PATH=/workspace/assets/mnist_cnn.tflite PORT=5000
+    MODEL_PATH=/workspace/assets/mnist_cnn.tflite \
+    READER_PATH=/workspace/assets/mnist_reader.tflite PORT=5000
 # nginx fronts gunicorn (serve.py). policy-rc.d keeps the package from starting its own nginx
 # during the build; Debian's nginx follows the base image's release, so it is not pinned. apt's
 # lists and caches go in the same layer (on a base without Docker's apt clean-up they are 80 MB).
@@ -41,7 +42,7 @@ RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin
     && useradd --system --uid 10001 --home-dir /workspace --shell /usr/sbin/nologin maxmnist
 WORKDIR /workspace
 COPY --from=build /opt/venv /opt/venv
-COPY --from=build /workspace/assets/mnist_cnn.tflite assets/
+COPY --from=build /workspace/assets/mnist_cnn.tflite /workspace/assets/mnist_reader.tflite assets/
 COPY config.py app.py gunicorn.conf.py serve.py nginx.conf.template ./
 COPY api/ api/
 COPY core/ core/

@@ -4,9 +4,10 @@
 #   .venv-serve  requirements-serve.txt only (LiteRT, Flask, gunicorn): `make install/run/dev`
 #   .venv        the development tools too (TensorFlow, Keras, h5py, the test tools):
 #                `make test/train/evaluate/bench*/lint/soak`
-# Both models (the Keras .h5 and the LiteRT .tflite converted from it when it was trained) are
-# fetched from $(MODEL_BUCKET) into assets/ and checked against md5sums.txt; nothing is converted
-# on the user's machine.
+# The models (the digit model as Keras .h5 and as the LiteRT .tflite converted from it when it
+# was trained; the LiteRT sequence model that reads joined digits) are fetched from
+# $(MODEL_BUCKET) into assets/ and checked against md5sums.txt; nothing is converted on the
+# user's machine.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,10 +19,11 @@ MODEL_FILE ?= mnist_cnn.h5
 MODEL_BUCKET ?= models
 MNIST ?= ../shared/mnist
 LITE_FILE := $(MODEL_FILE:.h5=.tflite)
-MODELS := assets/$(MODEL_FILE) assets/$(LITE_FILE)
+READER_FILE := mnist_reader.tflite
+MODELS := assets/$(MODEL_FILE) assets/$(LITE_FILE) assets/$(READER_FILE)
 export PORT MODEL_FILE MODEL_BUCKET
 
-.PHONY: install install-dev run dev test train release-model clean bench attack nginx-deps \
+.PHONY: install install-dev run dev test train train-reader release-model clean bench attack nginx-deps \
 	browser-deps container-deps container-test
 
 # --no-compile: Python compiles what the server imports on first use, not all of every package
@@ -43,7 +45,7 @@ $(BIN)/.test-installed: $(BIN)/.installed requirements-test.txt
 assets/%: md5sums.txt  # any model file md5sums.txt lists, fetched and verified (stdlib only)
 	$(PYTHON) scripts/fetch_model.py --bucket $(MODEL_BUCKET) --file $*
 
-install: $(SERVE_BIN)/.installed $(MODELS)  ## the serving venv and both verified model files
+install: $(SERVE_BIN)/.installed $(MODELS)  ## the serving venv and the verified model files
 	md5sum --check --quiet md5sums.txt  # a model damaged since its fetch fails the install too
 
 run: install nginx-deps  ## serve on $(PORT): nginx in front of gunicorn (serve.py); Ctrl-C drains
@@ -70,9 +72,14 @@ train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a lar
 		--out models/$(MODEL_FILE)
 	$(MAKE) --no-print-directory release-model
 
-release-model: $(BIN)/.installed  ## models/*.h5 -> models/*.tflite (checked equal), both md5s into md5sums.txt
+train-reader: $(BIN)/.installed  ## retrain the sequence model that reads joined digits, from numbers of MNIST training digits
+	$(BIN)/python -m training.reader $(MNIST) --out models/$(READER_FILE)
+	$(MAKE) --no-print-directory release-model
+
+release-model: $(BIN)/.installed  ## models/*.h5 -> models/*.tflite (checked equal), every model's md5 into md5sums.txt
 	$(BIN)/python scripts/convert_model.py models/$(MODEL_FILE) models/$(LITE_FILE)
-	cd models && md5sum $(MODEL_FILE) $(LITE_FILE) | sed 's|  |  assets/|' > ../md5sums.txt
+	cd models && md5sum $(MODEL_FILE) $(LITE_FILE) $(READER_FILE) | sed 's|  |  assets/|' \
+		> ../md5sums.txt
 
 clean:
 	rm -rf $(VENV) $(SERVE_VENV) assets .pytest_cache

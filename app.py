@@ -22,7 +22,7 @@ from api.wsgi_input import guard_input
 from core.errors import ModelLoadError
 from core.model import ModelWrapper
 from core.number import NumberReader
-from core.runtime import WORKER_BOOT_ERROR
+from core.runtime import WORKER_BOOT_ERROR, load_sequence
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s req=%(request_id)s: %(message)s"
 
@@ -42,12 +42,11 @@ def configure_logging(level):
     root.setLevel(level)
 
 
-def _load_model(settings):
-    """The model, or exit with one clear log line: never serve from a half-loaded model."""
+def _load(load, *args, **kwargs):
+    """`load(*args, **kwargs)`, or exit with one clear log line: never serve from a half-loaded
+    model."""
     try:
-        return ModelWrapper(settings["MODEL_PATH"], **config.image_limits(settings),
-                            max_batch_pixels=settings["MAX_BATCH_PIXELS"],
-                            refuse_not_digits=settings["REFUSE_NOT_DIGITS"])
+        return load(*args, **kwargs)
     except ModelLoadError as error:
         logging.getLogger(__name__).critical("refusing to start: %s", error)
         raise SystemExit(WORKER_BOOT_ERROR) from None
@@ -63,10 +62,13 @@ def create_app(overrides=None, model=None):
     app = Flask(__name__)
     app.config.from_mapping(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"]
-    model = model or _load_model(settings)
+    limits = config.image_limits(settings)
+    model = model or _load(ModelWrapper, settings["MODEL_PATH"], **limits,
+                           max_batch_pixels=settings["MAX_BATCH_PIXELS"],
+                           refuse_not_digits=settings["REFUSE_NOT_DIGITS"])
     attach_model(app, model)
-    attach_reader(app, NumberReader(model, **config.image_limits(settings),
-                                    max_batch_pixels=settings["MAX_BATCH_PIXELS"]))
+    attach_reader(app, NumberReader(model, _load(load_sequence, settings["READER_PATH"]),
+                                    **limits, max_batch_pixels=settings["MAX_BATCH_PIXELS"]))
     api = Api(app, title=config.API_TITLE, version=config.API_VERSION,
               description=config.API_DESCRIPTION, doc="/", catch_all_404s=True)
     register_swagger_page(api)

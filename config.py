@@ -38,6 +38,7 @@ SETTINGS = {
     "DEBUG": (False, _flag),
     "LOG_LEVEL": ("INFO", _log_level),
     "MODEL_PATH": ("assets/mnist_cnn.tflite", str),  # .tflite: LiteRT; .h5: Keras (README)
+    "READER_PATH": ("assets/mnist_reader.tflite", str),  # joined digits, for /model/read
     "MAX_UPLOAD_BYTES": (8 * 1024 * 1024, int),
     "MAX_BATCH_FILES": (64, int),
     "MAX_TENSOR_BATCH": (1024, int),

@@ -33,7 +33,8 @@ def on_starting(server):
     from core.errors import ModelLoadError
     from core.runtime import WORKER_BOOT_ERROR, check_model_file
     try:
-        check_model_file(_settings["MODEL_PATH"])
+        for name in ("MODEL_PATH", "READER_PATH"):
+            check_model_file(_settings[name])
     except ModelLoadError as error:
         server.log.critical("refusing to start: %s", error)
         on_exit(server)

@@ -67,3 +67,49 @@ class LiteRTRuntime:
             return self._invoke(batch)
         return np.concatenate([self._invoke(batch[start:start + largest])
                                for start in range(0, len(batch), largest)])
+
+
+WIDTHS = (64, 128, 192, 256, 384, 512)  # strip widths with a ready interpreter
+
+
+class StripRuntime:
+    """`runtime(strip[height, width]) -> [width / stride, classes]` for a sequence model whose
+    width is left open: one pre-allocated, warmed interpreter per width bucket; a strip is
+    padded with blank columns up to the next bucket and the padding's outputs dropped."""
+
+    platform = "tflite"
+
+    def __init__(self, model_path, widths=WIDTHS):
+        from ai_edge_litert.interpreter import Interpreter
+        self.widths = {}
+        try:
+            for width in widths:
+                interpreter = Interpreter(model_path=str(model_path), num_threads=1)
+                source = interpreter.get_input_details()[0]
+                self.height = int(source["shape_signature"][1])
+                interpreter.resize_tensor_input(source["index"], [1, self.height, width, 1])
+                interpreter.allocate_tensors()
+                target = interpreter.get_output_details()[0]["index"]
+                self.widths[width] = (interpreter, source["index"], target)
+                interpreter.set_tensor(source["index"],
+                                       np.zeros((1, self.height, width, 1), np.float32))
+                interpreter.invoke()
+                self.stride = width // int(interpreter.get_tensor(target).shape[2])
+        except (ValueError, RuntimeError, IndexError) as error:
+            raise ModelLoadError(f"sequence model file {model_path} cannot be loaded: "
+                                 f"{error}") from error
+        self._lock = threading.Lock()
+
+    def __str__(self):
+        return f"LiteRT, strip widths {list(self.widths)}"
+
+    def __call__(self, strip):
+        height, width = strip.shape
+        bucket = min(size for size in self.widths if size >= width)
+        padded = np.zeros((1, height, bucket, 1), np.float32)
+        padded[0, :, :width, 0] = strip
+        interpreter, source, target = self.widths[bucket]
+        with self._lock:
+            interpreter.set_tensor(source, padded)
+            interpreter.invoke()
+            return interpreter.get_tensor(target)[0, 0, :width // self.stride].copy()

@@ -1,4 +1,5 @@
-"""Model-side Prometheus metrics: how long each model call takes and which digits it predicts.
+"""Model-side Prometheus metrics: how long each model call takes and which digits it predicts,
+and how long the sequence model takes to read a group of joined digits.
 
 They live in prometheus_client's default registry. Under gunicorn every worker writes its
 values to files in PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py makes a fresh one per server
@@ -17,6 +18,12 @@ PREDICTIONS = Counter(
     "maxmnist_predictions", "Digits predicted, by the predicted (most probable) digit, or "
     "not_a_digit",
     ["digit"])
+
+
+SEQUENCE_SECONDS = Histogram(
+    "maxmnist_sequence_inference_seconds", "Time of one sequence-model call (one group of "
+    "joined digits that /model/read reads), in seconds",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1))
 
 
 def record_inference(seconds, probabilities):

@@ -1,36 +1,47 @@
 """Read a number: the row of handwritten digits in one upload, left to right.
 
     decode -> grey -> find the row (core.row) -> strokes (core.components)
-      -> digits and marks (core.strokes) -> cuts and pieces (core.split)
-      -> normalise each piece as one digit -> one model call -> the likeliest split
+      -> digits and marks (core.strokes) -> groups of strokes (core.split)
+      -> each group as one digit (the digit model)
+      -> a group that holds joined digits: the sequence model reads the row (core.sequence)
 
 The upload is decoded and its ink told from the paper exactly as for one digit; its strokes are
 grouped into digits, marks that are not digits (specks, dashes, dots, commas, a frame or a
-ruled line) left out by their shape, and wide or joined strokes cut where the ink is thinnest.
-Every candidate piece is normalised as a single-digit upload is and all of them are classified
-in one model call (a second one only for wide pieces that do not read surely as one digit); the
-reading is the split whose digits are likeliest.
+ruled line) left out by their shape. Each group no wider than a digit is normalised as a
+single-digit upload is, and the digit model reads them all in one call. A group it calls "not
+a digit" is left out, unless the sequence model reads two or more digits in it (joined digits
+may look like none). A group too wide to be one digit, or a little wide and not read surely
+as one, holds joined digits: then the sequence model reads the whole row in one pass (CTC),
+and the row is cut between the digits it read where the ink is thinnest, which gives each
+digit its box.
 
 The probability of a reading is the product of its digits' probabilities: the chance that
-every digit is right, if the split is right and the digits' errors are independent.
+every digit is right, if the digits' errors are independent.
 """
 import dataclasses
 import math
+import time
+from typing import NamedTuple
 
 import numpy as np
 
 from core.batch import PixelBudget
 from core.components import label
 from core.errors import ImageError, NoDigitFound
+from core.metrics import SEQUENCE_SECONDS
 from core.pipeline import grey_from_upload
 from core.row import find_row
-from core.split import (MAX_PIECE, best_digit, best_split, candidate_pieces, make_groups,
-                        normalise_piece)
+from core.sequence import best_path, make_strip
+from core.split import (best_digit, cut_columns, group_ink, make_groups, merge_groups,
+                        normalise_group)
 from core.strokes import group_strokes, is_mark
 
 MAX_GROUPS = 64  # an image with more digit-like shapes than this is not one number
 MAX_STROKES = 4 * MAX_GROUPS  # nor one of more separate strokes (before any is left out)
-SURE = 0.9  # a group that may hold several digits is only split if it reads less surely as one
+SPLIT_WIDTH = 1.0  # a group wider than this many row heights may hold several digits...
+MAX_PIECE = 1.05  # ...and one wider than this holds several (MNIST's digits are not as wide)
+SURE = 0.9  # a group in between is one digit if it reads as one this surely
+WIDEST = 1.5  # a piece this many row heights wide is never read as one digit
 TOO_MANY_SHAPES = (f"no number found: more than {MAX_GROUPS} shapes that may be digits; send an "
                    "image of one row of digits")
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
@@ -56,11 +67,22 @@ class Reading:
     digits: tuple
 
 
-class NumberReader:
-    """Numbers from image uploads, classified by a ModelWrapper's model stage."""
+class Whole(NamedTuple):
+    """The digit model's reading of one group as one digit: its probabilities, whether it
+    refuses the group as not a digit, and the group's box in row pixels."""
 
-    def __init__(self, wrapper, max_pixels, max_side, max_batch_pixels=None):
+    probabilities: np.ndarray
+    refused: bool
+    box: tuple
+
+
+class NumberReader:
+    """Numbers from image uploads: single digits classified by a ModelWrapper's model stage,
+    joined ones read by a sequence model (a StripRuntime)."""
+
+    def __init__(self, wrapper, sequence, max_pixels, max_side, max_batch_pixels=None):
         self._wrapper = wrapper
+        self._sequence = sequence
         self._max_pixels = max_pixels
         self._max_side = max_side
         self._max_batch_pixels = max_batch_pixels
@@ -90,47 +112,67 @@ class NumberReader:
         labels = [g for g in labels if not is_mark(g, stats, height)]
         if len(labels) > MAX_GROUPS:
             raise NoDigitFound(TOO_MANY_SHAPES)
-        groups = make_groups(labels_image, labels, stats, height)
-        # every group whole, and the splits of those too wide to be one digit; then the
-        # splits of the groups that may hold several digits and do not read surely as one
-        scored = self._classify(row, groups, [
-            (index, *span) for index, group in enumerate(groups)
-            for span in candidate_pieces(group, height,
-                                         whole_only=group.mask.shape[1] <= MAX_PIECE * height)])
-        wholes = [(index, 0, len(group.cuts) - 1) for index, group in enumerate(groups)]
-        unsure = [index for index, group in enumerate(groups)
-                  if len(group.cuts) > 2 and group.mask.shape[1] <= MAX_PIECE * height
-                  and wholes[index] in scored and best_digit(scored[wholes[index]][0])[1] < SURE]
-        scored.update(self._classify(row, groups, [
-            (index, *span) for index in unsure
-            for span in candidate_pieces(groups[index], height)[1:]]))
-        found = []
-        for index, group in enumerate(groups):
-            for piece in best_split(index, len(group.cuts), scored, height):
-                probabilities, box = scored[piece]
-                if not self._wrapper.refused(probabilities[np.newaxis])[0]:  # not a digit
-                    found.append(Digit(_scaled(row.box(*box), grey.shape, size),
-                                       *best_digit(probabilities)))
+        groups = make_groups(labels_image, labels, stats)
+        wholes = self._classify(row, groups, height)
+        if any(joined(group, whole, height) for group, whole in zip(groups, wholes)):
+            # the sequence model reads the row: every group in the context of its neighbours
+            pieces = self._read_sequence(row, merge_groups(groups), height)
+        else:
+            pieces = [piece for group, whole in zip(groups, wholes)
+                      for piece in self._read_group(row, group, whole, height)]
+        found = [Digit(_scaled(row.box(*box), grey.shape, size), *read) for box, read in pieces]
         if not found:
             raise NoDigitFound(NOT_DIGITS)
         return Reading("".join(str(d.prediction) for d in found),
                        float(np.prod([d.probability for d in found])), tuple(found))
 
-    def _classify(self, row, groups, pieces):
-        """{(group, first, last): (probabilities, box in row pixels)} for the pieces that hold
-        ink, in one model call."""
-        kept, digits, boxes = [], [], []
-        for piece in pieces:
-            index, first, last = piece
-            digit, box = normalise_piece(row, groups[index], first, last)
-            if digit is not None:
-                kept.append(piece)
-                digits.append(digit)
-                boxes.append(box)
+    def _read_group(self, row, group, whole, height):
+        """[(box in row pixels, (digit, probability))] of a group that is one digit to the
+        digit model (`whole`); if the digit model calls it not a digit, the digits the sequence
+        model reads in it when they are two or more (joined digits may look like no digit),
+        else none."""
+        if not whole.refused:
+            return [(whole.box, best_digit(whole.probabilities))]
+        pieces = self._read_sequence(row, group, height)
+        return pieces if len(pieces) >= 2 else []
+
+    def _read_sequence(self, row, group, height):
+        """(box in row pixels, (digit, probability)) of each digit in a group of strokes, left
+        to right, as the sequence model reads them; a piece WIDEST row heights wide or wider is
+        left out (a scribble, a stroke joined too long to be digits)."""
+        ink, _ = group_ink(row, group)
+        strip = make_strip(ink.levels, ink.mask, ink.threshold)
+        started = time.perf_counter()
+        outputs = self._sequence(strip.pixels)
+        SEQUENCE_SECONDS.observe(time.perf_counter() - started)
+        reads = best_path(outputs, strip)
+        cuts = cut_columns(group.mask, [sum(read.columns) / 2 for read in reads])
+        pieces = []
+        for read, left, right in zip(reads, cuts, cuts[1:]):
+            piece = group_ink(row, group, left, right)
+            if piece is not None and right - left < WIDEST * height:
+                pieces.append((piece[1], (read.digit, read.probability)))
+        return pieces
+
+    def _classify(self, row, groups, height):
+        """For each group, the digit model's Whole of it, or None if it is too wide to be one
+        digit; in one model call."""
+        made = [normalise_group(row, group) if group.width <= MAX_PIECE * height
+                else (None, None) for group in groups]
+        digits = [digit for digit, _ in made if digit is not None]
         if not digits:
-            return {}
+            return [None] * len(groups)
         probabilities = self._wrapper.predict_tensor(np.stack(digits))
-        return {piece: (probabilities[i], boxes[i]) for i, piece in enumerate(kept)}
+        refused = iter(zip(probabilities, self._wrapper.refused(probabilities)))
+        return [None if digit is None else Whole(*next(refused), box) for digit, box in made]
+
+
+def joined(group, whole, height):
+    """Whether a group holds joined digits: it is too wide to be one digit (the digit model
+    did not read it: `whole` is None), or a little wider than the row is high and read as one
+    digit less surely than SURE (a group the digit model refuses is left to _read_group)."""
+    return whole is None or not whole.refused and group.width > SPLIT_WIDTH * height and \
+        best_digit(whole.probabilities)[1] < SURE
 
 
 def _scaled(box, shape, size):

@@ -9,10 +9,13 @@ import importlib.util
 import logging
 import pathlib
 
+import numpy as np
+
 from core.errors import ModelLoadError, one_line
 from core.keras_runtime import KerasRuntime
-from core.litert import LiteRTRuntime
+from core.litert import LiteRTRuntime, StripRuntime
 from core.normalise import MNIST_SIDE
+from core.sequence import BLANK, HEIGHT, STRIDE
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,23 @@ def load_runtime(model_path):
                              f"{(None, *runtime.output_shape)}; expected {(None, *INPUT_SHAPE)} "
                              f"to {(None, *OUTPUT_SHAPE)} or {(None, *REFUSING_OUTPUT_SHAPE)}")
     log.info("model %s loaded (%s)", path, runtime)
+    return runtime
+
+
+def load_sequence(model_path):
+    """The sequence model that reads joined digits (a LiteRT file) loaded into a StripRuntime,
+    warmed, and checked to map a strip HEIGHT high to BLANK + 1 classes every STRIDE columns;
+    ModelLoadError otherwise."""
+    path = check_model_file(model_path)
+    if path.suffix != ".tflite":
+        raise ModelLoadError(f"sequence model file {path} must be a LiteRT .tflite")
+    runtime = StripRuntime(path)
+    outputs = runtime(np.zeros((HEIGHT, 2 * STRIDE), np.float32)).shape
+    if runtime.height != HEIGHT or runtime.stride != STRIDE or outputs != (2, BLANK + 1):
+        raise ModelLoadError(f"sequence model file {path} maps strips {runtime.height} high to "
+                             f"{outputs[-1]} classes every {runtime.stride} columns; expected "
+                             f"{HEIGHT}, {BLANK + 1} and {STRIDE}")
+    log.info("sequence model %s loaded (%s)", path, runtime)
     return runtime
 
 

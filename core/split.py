@@ -1,8 +1,7 @@
-"""Cut joined digits apart: the columns a group of strokes may be cut at, the pieces between
-them, each piece normalised as a single-digit upload is, and the split whose pieces read
-likeliest as digits."""
+"""Groups of strokes: where a group lies in the row, its ink (whole or between two columns), the
+columns between the joined digits read in it (the least ink between two digits' centres), and
+a group normalised as a single-digit upload is."""
 import dataclasses
-import math
 
 import numpy as np
 
@@ -12,97 +11,83 @@ from core.model import DIGITS
 from core.normalise import centre_by_mass, fit_box, match_stroke
 from core.strokes import extent
 
-SPLIT_WIDTH = 1.0  # a piece wider than this many row heights may hold several digits
-MIN_PIECE = 0.1  # no cut leaves a piece narrower than this many row heights
-MAX_PIECE = 1.05  # nor wider (MNIST's digits are at most as wide as they are high)
-WIDEST = 1.5  # a piece this many row heights wide is never read as one digit
-CUTS = 4  # candidate cuts per row height of a wide piece, at the columns with the least ink
-MAX_CUTS = 64  # and at most this many in one piece (enough for 16 digits joined in one stroke)
-
 
 @dataclasses.dataclass(frozen=True)
 class Group:
-    """Strokes that make one digit, or several joined ones: where its box lies in the row, its
-    mask within that box, and the columns it may be cut at (left to right; the first and last
-    are the box's edges)."""
+    """Strokes that make one digit, or several joined ones: where its box lies in the row, and
+    its mask within that box."""
 
     x: int
     y: int
     mask: np.ndarray
-    cuts: tuple
+
+    @property
+    def width(self):
+        return self.mask.shape[1]
 
 
-def cut_columns(mask, row):
-    """The columns a group's mask may be cut at, left to right, its edges included: for a wide
-    group, the local minima of its column ink profile, at most CUTS per row height with the
-    least ink, MIN_PIECE row heights apart and from either edge."""
-    width = mask.shape[1]
-    if width <= SPLIT_WIDTH * row:
-        return (0, width)
-    profile = np.convolve(mask.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3,
-                          mode="same")
-    edge = max(1, int(MIN_PIECE * row))
-    inner = np.arange(edge, width - edge + 1)
-    lowest = inner[(profile[inner] <= profile[inner - 1]) &
-                   (profile[inner] <= profile[np.minimum(inner + 1, width - 1)])]
-    chosen = []
-    for column in lowest[np.argsort(profile[lowest], kind="stable")]:
-        if all(abs(int(column) - c) >= edge for c in chosen):
-            chosen.append(int(column))
-        if len(chosen) >= min(CUTS * width / row, MAX_CUTS):
-            break
-    return (0, *sorted(chosen), width)
-
-
-def make_groups(labels_image, groups, stats, row):
+def make_groups(labels_image, groups, stats):
     """A Group for each list of stroke labels."""
     made = []
     for labels in groups:
         x, y, w, h = extent(labels, stats)
-        mask = np.isin(labels_image[y:y + h, x:x + w], labels)
-        made.append(Group(x, y, mask, cut_columns(mask, row)))
+        made.append(Group(x, y, np.isin(labels_image[y:y + h, x:x + w], labels)))
     return made
 
 
-def candidate_pieces(group, row, whole_only=False):
-    """(first, last) cuts of each piece a group may be read as: the whole group first, then
-    (unless `whole_only`) every span between two of its cuts of a digit's width."""
-    cuts = group.cuts
-    spans = [(0, len(cuts) - 1)]
-    if whole_only:
-        return spans
-    for first in range(len(cuts) - 1):
-        for last in range(first + 1, len(cuts)):
-            width = cuts[last] - cuts[first]
-            if (first, last) != spans[0] and MIN_PIECE * row <= width <= MAX_PIECE * row:
-                spans.append((first, last))
-    return spans
+def merge_groups(groups):
+    """One Group of all the strokes of several."""
+    left, top = min(g.x for g in groups), min(g.y for g in groups)
+    right = max(g.x + g.width for g in groups)
+    bottom = max(g.y + g.mask.shape[0] for g in groups)
+    mask = np.zeros((bottom - top, right - left), bool)
+    for g in groups:
+        mask[g.y - top:g.y - top + g.mask.shape[0], g.x - left:g.x - left + g.width] |= g.mask
+    return Group(left, top, mask)
 
 
-def normalise_piece(row, group, first, last):
-    """The ink between two cuts of a group to MNIST's 28x28, exactly as a single-digit
-    upload's ink is; and its box in row pixels (x, y, w, h). (None, None) if it holds no ink."""
-    left, right = group.cuts[first], group.cuts[last]
+def cut_columns(mask, centres):
+    """The columns a group's mask is cut at so each piece holds one of the digits centred at
+    `centres` (columns, left to right): its edges, and between two centres the column with the
+    least ink (smoothed over three columns) near the middle, in its central half."""
+    profile = np.convolve(mask.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3,
+                          mode="same")
+    cuts = [0]
+    for left, right in zip(centres, centres[1:]):
+        quarter = (right - left) / 4
+        start = min(max(int(round(left + quarter)), cuts[-1] + 1), mask.shape[1] - 1)
+        stop = min(max(int(round(right - quarter)), start + 1), mask.shape[1])
+        cuts.append(start + int(np.argmin(profile[start:stop])))
+    cuts.append(mask.shape[1])
+    return cuts
+
+
+def group_ink(row, group, left=0, right=None):
+    """A group's ink between two of its columns cropped to its strokes: the Ink (with the soft
+    edge of its own strokes, below the threshold) and its box in row pixels (x, y, w, h); None
+    if that stretch holds no ink."""
     own = group.mask[:, left:right]
     rows = np.flatnonzero(own.any(axis=1))
     if len(rows) == 0:
-        return None, None
+        return None
     cols = np.flatnonzero(own.any(axis=0))
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     start, stop = int(cols[0]), int(cols[-1]) + 1
     own = own[top:bottom, start:stop]
-    # the soft edge of the piece's own strokes (anti-aliasing below the threshold) comes along
     near = dilate(own.astype(np.float32), 1) > 0
     y, x = group.y + top, group.x + left + start
-    ink = row.ink[y:y + bottom - top, x:x + stop - start] * near
-    digit = centre_by_mass(fit_box(match_stroke(Ink(ink, own, row.threshold))))
-    return digit, (x, y, stop - start, bottom - top)
+    levels = row.ink[y:y + bottom - top, x:x + stop - start] * near
+    return Ink(levels, own, row.threshold), (x, y, stop - start, bottom - top)
 
 
-def piece_score(probabilities):
-    """How good a piece is as one digit: the log-probability of its likeliest digit (a model's
-    "not a digit" output takes probability from every digit, and so lowers it)."""
-    return math.log(max(best_digit(probabilities)[1], 1e-12))
+def normalise_group(row, group):
+    """A group's ink to MNIST's 28x28, exactly as a single-digit upload's ink is; and its box
+    in row pixels (x, y, w, h). (None, None) if it holds no ink."""
+    found = group_ink(row, group)
+    if found is None:
+        return None, None
+    ink, box = found
+    return centre_by_mass(fit_box(match_stroke(ink))), box
 
 
 def best_digit(probabilities):
@@ -110,21 +95,3 @@ def best_digit(probabilities):
     outputs (a further "not a digit" output is not one of them)."""
     digit = int(np.argmax(probabilities[:DIGITS]))
     return digit, float(probabilities[digit])
-
-
-def best_split(group, lines, scored, row):
-    """The pieces (group, first, last), left to right, that cover a group from its first to its
-    last cut with the highest total score (dynamic programming over the cuts), no piece WIDEST
-    or wider; none if no such split covers it (a stroke joined too long to be cut at MAX_CUTS
-    columns, a scribble): it is not taken as one digit."""
-    best = [(0.0, [])] + [(-math.inf, [])] * (lines - 1)
-    for end in range(1, lines):
-        for start in range(end):
-            piece = (group, start, end)
-            if (piece not in scored or best[start][0] == -math.inf
-                    or scored[piece][1][2] > WIDEST * row):
-                continue
-            total = best[start][0] + piece_score(scored[piece][0])
-            if total > best[end][0]:
-                best[end] = (total, best[start][1] + [piece])
-    return best[-1][1]

@@ -70,8 +70,10 @@ fi
 if [ "${1:-}" = "--base" ]; then make_local_base; exit; fi
 
 engine=$(pick_engine) || { say "no engine: no running Docker engine and no working podman"; exit 1; }
-if [ ! -f models/mnist_cnn.h5 ] || [ ! -f models/mnist_cnn.tflite ] || [ ! -f md5sums.txt ]; then
-    say "models/mnist_cnn.h5, models/mnist_cnn.tflite and md5sums.txt must be in the build context"
+if [ ! -f models/mnist_cnn.h5 ] || [ ! -f models/mnist_cnn.tflite ] \
+        || [ ! -f models/mnist_reader.tflite ] || [ ! -f md5sums.txt ]; then
+    say "models/mnist_cnn.h5, models/mnist_cnn.tflite, models/mnist_reader.tflite and" \
+        "md5sums.txt must be in the build context"
     exit 1
 fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

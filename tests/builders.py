@@ -1,5 +1,6 @@
 """Image files the tests build: a hand-drawn-looking digit in any mode, files that are not
-images, the committed samples, and numbers written with the samples' digits."""
+images, the committed samples, numbers written with the samples' digits, and rows of digits
+and hand-drawn letters."""
 import io
 import zipfile
 
@@ -8,7 +9,8 @@ from PIL import Image, ImageDraw
 
 from harness import ROOT
 from harness.images import encode
-from training.numbers import make_number
+from training import negatives
+from training.numbers import compose, make_number, scan
 
 
 def digit_image(mode="L", size=(96, 96), ink=0, paper=255):
@@ -53,3 +55,22 @@ def number(text, spacing="spaced", medium="scan", seed=0):
     digits = [int(character) for character in text]
     return make_number([sample_digit(d) for d in digits], digits, spacing, medium,
                        np.random.default_rng(seed))
+
+
+def hand_letter(name, seed=0):
+    """A hand-drawn capital letter (one of training.negatives.LETTERS) at MNIST's size: 28x28,
+    white on black, as an array."""
+    rng = np.random.default_rng(seed)
+    strokes = negatives._place(negatives._jitter_strokes(negatives.LETTERS[name], rng), rng)
+    coverage = negatives._render(strokes, 8)
+    return np.asarray(Image.fromarray(np.round(coverage * 255).astype(np.uint8)).resize(
+        (28, 28), Image.Resampling.BILINEAR))
+
+
+def row_scan(shapes, spacing, seed=1):
+    """A scan (grey PNG bytes) of 28x28 shapes written in a row with this spacing, three times
+    MNIST's size."""
+    field, _ = compose(shapes, spacing, np.random.default_rng(seed))
+    big = Image.fromarray(np.round(field * 255).astype(np.uint8)).resize(
+        (field.shape[1] * 3, field.shape[0] * 3), Image.Resampling.BICUBIC)
+    return scan(np.asarray(big, np.float32) / 255, np.random.default_rng(seed))

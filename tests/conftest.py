@@ -5,7 +5,8 @@ from app import create_app
 import config
 from core.model import ModelWrapper
 from harness.processes import Server, gunicorn_command
-from tests.helpers import MODEL_PATH, shared_dir
+from core.runtime import load_sequence
+from tests.helpers import MODEL_PATH, READER_PATH, shared_dir
 from training.mnist import load_split
 
 
@@ -14,6 +15,12 @@ def wrapper():
     """The committed model, loaded once for the whole session."""
     assert MODEL_PATH.is_file(), f"{MODEL_PATH} missing: run `make install` (make test does)"
     return ModelWrapper(MODEL_PATH, **config.image_limits())
+
+
+@pytest.fixture(scope="session")
+def sequence():
+    """The committed sequence model that reads joined digits, loaded once."""
+    return load_sequence(READER_PATH)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from tests.builders import digit_image
 
 SHARED = pathlib.Path(os.environ.get("MAX_MNIST_SHARED", ROOT.parent / "shared"))
 MODEL_PATH = ROOT / "assets" / "mnist_cnn.h5"
+READER_PATH = ROOT / "assets" / "mnist_reader.tflite"
 PREDICT = "/model/predict"
 # The original project's samples and what they show (image6 is absent).
 SEED_DIGITS = {0: 8, 1: 7, 2: 1, 3: 7, 4: 1, 5: 2, 7: 9, 8: 5, 9: 4}

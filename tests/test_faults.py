@@ -194,3 +194,18 @@ def test_a_crash_in_the_model_stage_is_a_json_500_and_a_logged_traceback():
     logged = [line for line in log.splitlines() if "req=fault-probe-42" in line]
     assert any("ERROR" in line and "/model/predict" in line for line in logged), log
     assert "Traceback" in log and SECRET in log
+
+
+def test_a_missing_sequence_model_stops_gunicorn_before_any_worker(tmp_path):
+    code, log = run_until_exit({"READER_PATH": str(tmp_path / "absent.tflite")}, workers=2)
+    assert_refused_cleanly(code, log)
+    assert "absent.tflite not found" in log and "Booting worker" not in log
+
+
+def test_a_digit_model_given_as_the_sequence_model_is_refused(caplog):
+    with pytest.raises(SystemExit) as exited:
+        app.create_app({"READER_PATH": str(ROOT / "assets" / "mnist_cnn.tflite")})
+    assert exited.value.code == app.WORKER_BOOT_ERROR
+    [critical] = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert "mnist_cnn.tflite" in critical.getMessage() and "sequence model" in \
+        critical.getMessage()

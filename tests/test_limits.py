@@ -8,9 +8,9 @@ import requests
 from PIL import Image
 
 import config
-from app import _load_model, create_app
+from api.served_model import EXTENSION_KEY
+from app import create_app
 from core.model import ModelWrapper
-from harness import ROOT
 from harness.images import encode, gif_declaring, jpeg_declaring, png_declaring, png_inflating
 from harness.processes import rss_bytes
 from tests.builders import digit_image
@@ -105,7 +105,7 @@ def test_a_batch_stops_at_its_pixel_budget_and_only_later_files_fail(wrapper):
 
 def test_the_service_takes_its_pixel_budget_from_the_settings():
     budget = config.from_env({"MAX_BATCH_PIXELS": "1000"})
-    served = _load_model({**budget, "MODEL_PATH": str(ROOT / "assets" / "mnist_cnn.tflite")})
+    served = create_app(budget).extensions[EXTENSION_KEY]  # the model the factory loaded
     outcomes = served.predict([encode(digit_image(size=(28, 28)))] * 2)  # 784 pixels each
     assert not isinstance(outcomes[0], Exception) and "MAX_BATCH_PIXELS" in str(outcomes[1])
 

@@ -25,9 +25,10 @@ def md5sums():
             (line.split() for line in (ROOT / "md5sums.txt").read_text().splitlines())}
 
 
-def test_md5sums_lists_the_keras_model_and_its_litert_conversion_and_both_match():
+def test_md5sums_lists_the_keras_model_its_litert_conversion_and_the_reader_and_all_match():
     listed = md5sums()
-    assert sorted(listed) == ["assets/mnist_cnn.h5", "assets/mnist_cnn.tflite"]
+    assert sorted(listed) == ["assets/mnist_cnn.h5", "assets/mnist_cnn.tflite",
+                              "assets/mnist_reader.tflite"]
     for path, digest in listed.items():
         committed = MODELS / path.split("/", 1)[1]
         assert hashlib.md5(committed.read_bytes()).hexdigest() == digest, committed
@@ -54,8 +55,9 @@ def test_the_fetch_without_names_takes_every_listed_file_verified(tmp_path):
     result = subprocess.run([sys.executable, "scripts/fetch_model.py", "--bucket", "models",
                              "--dest", str(dest)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in dest.iterdir()) == ["mnist_cnn.h5", "mnist_cnn.tflite"]
-    assert listed_files(ROOT / "md5sums.txt") == ["mnist_cnn.h5", "mnist_cnn.tflite"]
+    every = ["mnist_cnn.h5", "mnist_cnn.tflite", "mnist_reader.tflite"]
+    assert sorted(p.name for p in dest.iterdir()) == every
+    assert listed_files(ROOT / "md5sums.txt") == every
     for name in listed_files(ROOT / "md5sums.txt"):
         assert (dest / name).read_bytes() == (MODELS / name).read_bytes()
 

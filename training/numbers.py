@@ -1,6 +1,7 @@
 """Handwritten numbers composed from single digits, and how well they are read.
 
     python -m training.numbers ../shared/mnist [--per-cell 300] [--model assets/mnist_cnn.tflite]
+        [--reader assets/mnist_reader.tflite]
 
 Numbers of 2-8 digits are composed, deterministically from a seed, from MNIST **test** digits
 (and, when scikit-learn is installed, from its bundled 8x8 digits by 43 writers outside MNIST),
@@ -28,6 +29,7 @@ import config
 from core.errors import ImageError
 from core.model import ModelWrapper
 from core.number import NumberReader
+from core.runtime import load_sequence
 from training.mnist import load_split
 from training.user_style import dark_ink, ink_on_paper, lighting, save, tinted_paper
 
@@ -75,14 +77,16 @@ def _gap_for(spacing, left, right, offset_left, offset_right, rng):
 
 def compose(digits, spacing, rng):
     """Coverage map [h, w] of the digits written in a row at MNIST scale (~20 pixels high), with
-    a margin, and each digit's box (x, y, w, h) in it."""
+    a margin, and each digit's box (x, y, w, h) in it. `spacing` is one of SPACINGS, or one per
+    gap between two digits."""
     crops = [crop_ink(digit) for digit in digits]
     offsets = [int(rng.integers(0, 4)) for _ in crops]  # a wavy baseline
     height = max(o + c.shape[0] for o, c in zip(offsets, crops))
     margin = 6
     lefts = [margin]
     for index in range(1, len(crops)):
-        gap = _gap_for(spacing, crops[index - 1], crops[index], offsets[index - 1],
+        gap = _gap_for(spacing if isinstance(spacing, str) else spacing[index - 1],
+                       crops[index - 1], crops[index], offsets[index - 1],
                        offsets[index], rng)
         lefts.append(lefts[-1] + crops[index - 1].shape[1] + gap)
     width = max(left + crop.shape[1] for left, crop in zip(lefts, crops)) + margin
@@ -212,6 +216,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", help="folder holding the MNIST idx .gz files")
     parser.add_argument("--model", default="assets/mnist_cnn.tflite")
+    parser.add_argument("--reader", default="assets/mnist_reader.tflite",
+                        help="the sequence model that reads joined digits")
     parser.add_argument("--per-cell", type=int, default=300,
                         help="numbers per set x spacing x medium")
     parser.add_argument("--seed", type=int, default=2026)
@@ -222,7 +228,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING)
 
     limits = config.image_limits()
-    reader = NumberReader(ModelWrapper(args.model, **limits), **limits)
+    reader = NumberReader(ModelWrapper(args.model, **limits), load_sequence(args.reader), **limits)
     sets = [(f"MNIST {args.split} digits", *load_split(args.data_dir, args.split), SPACINGS)]
     outside = outside_writers()
     if outside is not None:
