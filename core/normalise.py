@@ -24,15 +24,19 @@ def match_stroke(ink):
         soft = resize(soft, max(1, round(width * scale)), max(1, round(height * scale)))
         soft.clip(0.0, 1.0, out=soft)
         soft /= max(float(soft.max()), 1e-6)
+    return thicken(soft, TARGET_STROKE * max(soft.shape))
+
+
+def thicken(soft, stroke):
+    """Lines thinner than `stroke` pixels grown to about that width (a thicker one is left as
+    it is); the width now is twice the area past 0.5 over its edge length."""
     mask = soft > 0.5
     area = float(np.count_nonzero(mask))
     edges = float(np.count_nonzero(mask[1:] != mask[:-1]) +
                   np.count_nonzero(mask[:, 1:] != mask[:, :-1]))
     if area == 0 or edges == 0:
         return soft
-    stroke = 2 * area / edges
-    wanted = TARGET_STROKE * max(soft.shape)
-    radius = int(round((wanted - stroke) / 2))
+    radius = int(round((stroke - 2 * area / edges) / 2))
     return dilate(soft, radius) if radius >= 1 else soft
 
 

@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from core.arrays import dilate, percentile_rows, resize
-from core.normalise import STROKE_SIDE, TARGET_STROKE
+from core.arrays import percentile_rows, resize
+from core.normalise import STROKE_SIDE, TARGET_STROKE, thicken
 
 HEIGHT = 32  # the model's input strip, in pixels
 INK_HEIGHT = 24  # the ink's height within it
@@ -53,7 +53,7 @@ def make_strip(levels, mask, threshold):
     height, width = soft.shape
     if height > STROKE_SIDE:
         soft = _resized(soft, width * STROKE_SIDE / height, STROKE_SIDE)
-    soft = _thicken(soft, TARGET_STROKE * soft.shape[0])
+    soft = thicken(soft, TARGET_STROKE * soft.shape[0])
     wide = min(max(1, round(width * INK_HEIGHT / height)), MAX_WIDTH - 2 * STRIDE)
     small = _resized(soft, wide, INK_HEIGHT)
     padded = -(-(wide + 2 * STRIDE) // STRIDE) * STRIDE  # a step of blank either side
@@ -67,18 +67,6 @@ def _resized(soft, width, height):
     """Resized (anti-aliased), its peak brought back to 1."""
     small = resize(soft, max(1, round(width)), height).clip(0.0, 1.0)
     return small / max(float(small.max()), 1e-6)
-
-
-def _thicken(soft, stroke):
-    """Lines thinner than `stroke` pixels grown to about that width (thicker ones are left)."""
-    ink = soft > 0.5
-    area = float(np.count_nonzero(ink))
-    edges = float(np.count_nonzero(ink[1:] != ink[:-1]) +
-                  np.count_nonzero(ink[:, 1:] != ink[:, :-1]))
-    if area == 0 or edges == 0:
-        return soft
-    radius = int(round((stroke - 2 * area / edges) / 2))
-    return dilate(soft, radius) if radius >= 1 else soft
 
 
 def best_path(outputs, strip):

@@ -293,6 +293,8 @@ def main(argv=None):
     parser.add_argument("--digit-seed", type=int, default=20261127,
                         help="training.train's seed: its held-out digits stay held out")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--init-from", help="a Keras model (--keras of an earlier run) to "
+                        "continue training instead of starting afresh")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.time()
@@ -309,7 +311,7 @@ def main(argv=None):
              len(validation), time.time() - started)
 
     out = pathlib.Path(args.out)
-    model = build_model(keras)
+    model = keras.models.load_model(args.init_from) if args.init_from else build_model(keras)
     steps = args.epochs * -(-len(examples) // args.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, steps, alpha=0.02)
     optimizer = keras.optimizers.Adam(schedule)
@@ -364,7 +366,8 @@ def main(argv=None):
                             "enlarged 1-3x, strokes thickened or thinned, blurred, its ink "
                             "level and noise varied, a threshold of 0.2-0.5",
         },
-        "training": {"epochs": args.epochs, "batch_size": args.batch_size,
+        "training": {"continued_from": args.init_from, "epochs": args.epochs,
+                     "batch_size": args.batch_size,
                      "learning_rate": args.learning_rate, "schedule": "cosine", "loss": "CTC",
                      "seed": args.seed, "history": history},
         "validation_exact": exact_share(reads),
