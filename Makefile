@@ -73,7 +73,11 @@ train: $(BIN)/.installed  ## retrain from the MNIST idx files in $(MNIST): a lar
 	$(MAKE) --no-print-directory release-model
 
 train-reader: $(BIN)/.installed  ## retrain the sequence model that reads joined digits, from numbers of MNIST training digits
-	$(BIN)/python -m training.reader $(MNIST) --out models/$(READER_FILE)
+	$(BIN)/python -m training.reader $(MNIST) --out build/mnist_reader_stage1.tflite \
+		--keras build/mnist_reader_stage1.keras
+	$(BIN)/python -m training.reader $(MNIST) --init-from build/mnist_reader_stage1.keras \
+		--seed 20261201 --examples 80000 --epochs 4 --learning-rate 3e-4 \
+		--out models/$(READER_FILE)
 	$(MAKE) --no-print-directory release-model
 
 release-model: $(BIN)/.installed  ## models/*.h5 -> models/*.tflite (checked equal), every model's md5 into md5sums.txt

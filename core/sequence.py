@@ -20,7 +20,7 @@ INK_HEIGHT = 24  # the ink's height within it
 STRIDE = 4  # input columns per output step
 MAX_WIDTH = 512  # a wider strip is squeezed to this width
 BLANK = 10  # the output index of "no new digit here"
-PEAK_OFFSET = -0.23  # where the model reads a digit from its centre, in ink heights (to the right)
+PEAK_OFFSET = -0.227  # where the model reads a digit from its centre, in ink heights (to the right)
 
 
 @dataclasses.dataclass(frozen=True)

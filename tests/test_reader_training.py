@@ -53,7 +53,7 @@ def test_a_short_training_run_saves_a_model_the_server_loads_and_its_card(tmp_pa
     mnist = shared_dir("mnist")
     out = tmp_path / "reader.tflite"
     reader.main([str(mnist), "--out", str(out), "--examples", "96", "--validation", "32",
-                 "--epochs", "1", "--workers", "1"])
+                 "--epochs", "1", "--workers", "1", "--keras", str(tmp_path / "reader.keras")])
     runtime = load_sequence(out)
     assert runtime(np.zeros((HEIGHT, 40), np.float32)).shape == (40 // STRIDE, BLANK + 1)
     card = json.loads(out.with_suffix(".json").read_text())
@@ -62,3 +62,10 @@ def test_a_short_training_run_saves_a_model_the_server_loads_and_its_card(tmp_pa
     assert str(tmp_path) not in json.dumps(card["data"])
     assert set(card["calibration"]) >= {"temperature", "ece_before", "ece_after"}
     assert "peak_offset" in card["alignment"]
+    again = tmp_path / "again.tflite"  # a second stage continues the first
+    reader.main([str(mnist), "--out", str(again), "--examples", "64", "--validation", "32",
+                 "--epochs", "1", "--workers", "1", "--init-from", str(tmp_path / "reader.keras"),
+                 "--keras", str(tmp_path / "again.keras")])
+    continued = json.loads(again.with_suffix(".json").read_text())
+    assert [stage["command"] for stage in continued["stages"]] == [card["command"]]
+    assert continued["training"]["continued_from"] == str(tmp_path / "reader.keras")

@@ -46,7 +46,7 @@ def test_columns_map_back_to_the_group_through_the_strips_scale_and_the_models_o
 def test_the_offset_is_the_one_the_committed_model_was_measured_with():
     card = json.loads((ROOT / "models" / "mnist_reader.json").read_text())
     assert card["alignment"]["peak_offset"] == pytest.approx(PEAK_OFFSET, abs=0.005)
-    assert card["calibration"]["ece_after"] <= card["calibration"]["ece_before"]
+    assert card["calibration"]["ece_after"] <= 0.015  # the service's calibration bar
 
 
 def stroke_box(height, width, pen):

@@ -278,6 +278,20 @@ def to_litert(tf, model, path):
     return data
 
 
+STAGE_KEYS = ("command", "training", "validation_exact", "calibration", "alignment",
+              "duration_seconds", "machine")
+
+
+def earlier_stages(init_from):
+    """The records of the runs a continued model comes from: those in the record beside the
+    Keras model it continues (written by that run's --out), oldest first."""
+    record = pathlib.Path(init_from).with_suffix(".json")
+    if not record.is_file():
+        return []
+    earlier = json.loads(record.read_text())
+    return earlier.get("stages", []) + [{key: earlier.get(key) for key in STAGE_KEYS}]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", help="folder holding the MNIST idx .gz files")
@@ -387,6 +401,8 @@ def main(argv=None):
         "machine": f"{platform.machine()}, {multiprocessing.cpu_count()} cores",
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
+    if args.init_from:
+        card["stages"] = earlier_stages(args.init_from)
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     log.info("saved %s (%d bytes)", out, len(data))
 
