@@ -74,8 +74,9 @@ WIDTHS = (64, 128, 192, 256, 384, 512)  # strip widths with a ready interpreter
 
 class StripRuntime:
     """`runtime(strip[height, width]) -> [width / stride, classes]` for a sequence model whose
-    width is left open: one pre-allocated, warmed interpreter per width bucket; a strip is
-    padded with blank columns up to the next bucket and the padding's outputs dropped."""
+    width is left open: one pre-allocated, warmed interpreter per width bucket; a strip (at
+    most the widest bucket: core.sequence.make_strip keeps to MAX_WIDTH) is padded with blank
+    columns up to the next bucket and the padding's outputs dropped."""
 
     platform = "tflite"
 

@@ -21,8 +21,8 @@ PREDICTIONS = Counter(
 
 
 SEQUENCE_SECONDS = Histogram(
-    "maxmnist_sequence_inference_seconds", "Time of one sequence-model call (one group of "
-    "joined digits that /model/read reads), in seconds",
+    "maxmnist_sequence_inference_seconds", "Time of one sequence-model call (/model/read "
+    "reading a row that holds joined digits, or one piece that may), in seconds",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1))
 
 

@@ -137,9 +137,10 @@ class NumberReader:
         return pieces if len(pieces) >= 2 else []
 
     def _read_sequence(self, row, group, height):
-        """(box in row pixels, (digit, probability)) of each digit in a group of strokes, left
-        to right, as the sequence model reads them; a piece WIDEST row heights wide or wider is
-        left out (a scribble, a stroke joined too long to be digits)."""
+        """(box in row pixels, (digit, probability)) of each digit in a group of strokes (a
+        whole row's, merged, or one piece's), left to right, as the sequence model reads them
+        in one call; a piece WIDEST row heights wide or wider is left out (a scribble, a stroke
+        joined too long to be digits)."""
         ink, _ = group_ink(row, group)
         strip = make_strip(ink.levels, ink.mask, ink.threshold)
         started = time.perf_counter()

@@ -57,7 +57,7 @@ def load_sequence(model_path):
     if path.suffix != ".tflite":
         raise ModelLoadError(f"sequence model file {path} must be a LiteRT .tflite")
     runtime = StripRuntime(path)
-    outputs = runtime(np.zeros((HEIGHT, 2 * STRIDE), np.float32)).shape
+    outputs = runtime(np.zeros((runtime.height, 2 * STRIDE), np.float32)).shape
     if runtime.height != HEIGHT or runtime.stride != STRIDE or outputs != (2, BLANK + 1):
         raise ModelLoadError(f"sequence model file {path} maps strips {runtime.height} high to "
                              f"{outputs[-1]} classes every {runtime.stride} columns; expected "

@@ -26,7 +26,7 @@ PEAK_OFFSET = -0.227  # where the model reads a digit from its centre, in ink he
 @dataclasses.dataclass(frozen=True)
 class Strip:
     """The model's input for one group of strokes, and how its columns map back: strip column
-    c lies at group column c / scale."""
+    c lies at group column (c - STRIDE) / scale (a step of blank comes first)."""
 
     pixels: np.ndarray  # [HEIGHT, width] float32, width a multiple of STRIDE
     scale: float
