@@ -74,7 +74,8 @@ WIDTHS = (64, 128, 192, 256, 384, 512)  # strip widths with a ready interpreter
 
 class StripRuntime:
     """`runtime(strip[height, width]) -> [width / stride, classes]` for a sequence model whose
-    width is left open: one pre-allocated, warmed interpreter per width bucket; a strip (at
+    width is left open; it states `height`, `stride` and `classes`. One pre-allocated, warmed
+    interpreter per width bucket; a strip (at
     most the widest bucket: core.sequence.make_strip keeps to MAX_WIDTH) is padded with blank
     columns up to the next bucket and the padding's outputs dropped."""
 
@@ -95,7 +96,8 @@ class StripRuntime:
                 interpreter.set_tensor(source["index"],
                                        np.zeros((1, self.height, width, 1), np.float32))
                 interpreter.invoke()
-                self.stride = width // int(interpreter.get_tensor(target).shape[2])
+                steps, self.classes = interpreter.get_tensor(target).shape[2:]
+                self.stride = width // int(steps)
         except (ValueError, RuntimeError, IndexError) as error:
             raise ModelLoadError(f"sequence model file {model_path} cannot be loaded: "
                                  f"{error}") from error

@@ -9,8 +9,6 @@ import importlib.util
 import logging
 import pathlib
 
-import numpy as np
-
 from core.errors import ModelLoadError, one_line
 from core.keras_runtime import KerasRuntime
 from core.litert import LiteRTRuntime, StripRuntime
@@ -57,11 +55,10 @@ def load_sequence(model_path):
     if path.suffix != ".tflite":
         raise ModelLoadError(f"sequence model file {path} must be a LiteRT .tflite")
     runtime = StripRuntime(path)
-    outputs = runtime(np.zeros((runtime.height, 2 * STRIDE), np.float32)).shape
-    if runtime.height != HEIGHT or runtime.stride != STRIDE or outputs != (2, BLANK + 1):
+    if (runtime.height, runtime.classes, runtime.stride) != (HEIGHT, BLANK + 1, STRIDE):
         raise ModelLoadError(f"sequence model file {path} maps strips {runtime.height} high to "
-                             f"{outputs[-1]} classes every {runtime.stride} columns; expected "
-                             f"{HEIGHT}, {BLANK + 1} and {STRIDE}")
+                             f"{runtime.classes} classes every {runtime.stride} columns; "
+                             f"expected {HEIGHT}, {BLANK + 1} and {STRIDE}")
     log.info("sequence model %s loaded (%s)", path, runtime)
     return runtime
 

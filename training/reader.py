@@ -29,7 +29,7 @@ from PIL import Image, ImageFilter
 from core.arrays import dilate
 from core.sequence import BLANK, HEIGHT, INK_HEIGHT, STRIDE, Strip, best_path, make_strip
 from training import negatives
-from training.calibrate import ECE_BINS
+from training.calibrate import ECE_BINS, softmax
 from training.mnist import load_split
 from training.numbers import compose
 from training.train import distort, split_indices
@@ -214,11 +214,6 @@ def peak_offset(reads):
 def exact_share(reads):
     """The share of held_out_reads whose best path is exactly their digits."""
     return float(np.mean([[d for d, *_ in read] == digits for digits, read in reads]))
-
-
-def softmax(logits):
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def digit_confidences(reads, temperature):
