@@ -13,11 +13,13 @@ a digit" is left out, unless the sequence model reads two or more digits in it (
 may look like none). A group too wide to be one digit, or a little wide and not read surely
 as one, holds joined digits: then the sequence model reads the whole row in one pass (CTC),
 and the row is cut between the digits it read where the ink is thinnest, which gives each
-digit its box.
+digit its box. When that reading is unsure, the row is read again laid out wider, narrower,
+bolder and finer, and the reading most of these agree on is kept.
 
 The probability of a reading is the product of its digits' probabilities: the chance that
 every digit is right, if the digits' errors are independent.
 """
+import collections
 import dataclasses
 import math
 import time
@@ -31,7 +33,7 @@ from core.errors import ImageError, NoDigitFound
 from core.metrics import SEQUENCE_SECONDS
 from core.pipeline import grey_from_upload
 from core.row import find_row
-from core.sequence import best_path, make_strip
+from core.sequence import PLAIN, VIEWS, best_path, make_strip
 from core.split import (best_digit, cut_columns, group_ink, make_groups, merge_groups,
                         normalise_group)
 from core.strokes import group_strokes, is_mark
@@ -42,6 +44,7 @@ SPLIT_WIDTH = 1.0  # a group wider than this many row heights may hold several d
 MAX_PIECE = 1.05  # ...and one wider than this holds several (MNIST's digits are not as wide)
 SURE = 0.9  # a group in between is one digit if it reads as one this surely
 WIDEST = 1.5  # a piece this many row heights wide is never read as one digit
+UNSURE = 0.9  # a sequence reading less likely than this is read again through other views
 TOO_MANY_SHAPES = (f"no number found: more than {MAX_GROUPS} shapes that may be digits; send an "
                    "image of one row of digits")
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
@@ -138,15 +141,14 @@ class NumberReader:
 
     def _read_sequence(self, row, group, height):
         """(box in row pixels, (digit, probability)) of each digit in a group of strokes (a
-        whole row's, merged, or one piece's), left to right, as the sequence model reads them
-        in one call; a piece WIDEST row heights wide or wider is left out (a scribble, a stroke
-        joined too long to be digits)."""
+        whole row's, merged, or one piece's), left to right, as the sequence model reads them;
+        a piece WIDEST row heights wide or wider is left out (a scribble, a stroke joined too
+        long to be digits). A reading less likely than UNSURE is read again through VIEWS, and
+        the readings' majority taken."""
         ink, _ = group_ink(row, group)
-        strip = make_strip(ink.levels, ink.mask, ink.threshold)
-        started = time.perf_counter()
-        outputs = self._sequence(strip.pixels)
-        SEQUENCE_SECONDS.observe(time.perf_counter() - started)
-        reads = best_path(outputs, strip)
+        reads = self._sequence_reads(ink, PLAIN)
+        if _likelihood(reads) < UNSURE:
+            reads = majority([reads] + [self._sequence_reads(ink, view) for view in VIEWS])
         cuts = cut_columns(group.mask, [sum(read.columns) / 2 for read in reads])
         pieces = []
         for read, left, right in zip(reads, cuts, cuts[1:]):
@@ -154,6 +156,15 @@ class NumberReader:
             if piece is not None and right - left < WIDEST * height:
                 pieces.append((piece[1], (read.digit, read.probability)))
         return pieces
+
+    def _sequence_reads(self, ink, view):
+        """The digits (core.sequence.Read) the sequence model reads in an Ink laid out as
+        `view` says, in one call."""
+        strip = make_strip(ink.levels, ink.mask, ink.threshold, view)
+        started = time.perf_counter()
+        outputs = self._sequence(strip.pixels)
+        SEQUENCE_SECONDS.observe(time.perf_counter() - started)
+        return best_path(outputs, strip)
 
     def _classify(self, row, groups, height):
         """For each group, the digit model's Whole of it, or None if it is too wide to be one
@@ -174,6 +185,22 @@ def joined(group, whole, height):
     digit less surely than SURE (a group the digit model refuses is left to _read_group)."""
     return whole is None or not whole.refused and group.width > SPLIT_WIDTH * height and \
         best_digit(whole.probabilities)[1] < SURE
+
+
+def majority(readings):
+    """Of several readings (lists of Read) of the same ink, the likeliest of those whose digits
+    most of them agree on."""
+    votes = collections.Counter(_digits(reads) for reads in readings)
+    return max(readings, key=lambda reads: (votes[_digits(reads)], _likelihood(reads)))
+
+
+def _digits(reads):
+    return tuple(read.digit for read in reads)
+
+
+def _likelihood(reads):
+    """The probability that every digit of a reading is right."""
+    return math.prod(read.probability for read in reads)
 
 
 def _scaled(box, shape, size):

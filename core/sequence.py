@@ -24,6 +24,22 @@ PEAK_OFFSET = -0.227  # where the model reads a digit from its centre, in ink he
 
 
 @dataclasses.dataclass(frozen=True)
+class View:
+    """How a group's ink is laid out in its strip: the strip's width and the stroke thin lines
+    are thickened to, each as a share of the plain layout's."""
+
+    stretch: float = 1.0
+    stroke: float = 1.0
+
+
+PLAIN = View()
+# Other views an unsure reading is read again through, wider and narrower, bolder and finer;
+# the majority of the readings is taken (core.number)
+VIEWS = (View(stretch=1.15), View(stretch=0.87), View(stroke=1.3), View(stretch=1.3),
+         View(stroke=0.8), View(stretch=0.75))
+
+
+@dataclasses.dataclass(frozen=True)
 class Strip:
     """The model's input for one group of strokes, and how its columns map back: strip column
     c lies at group column (c - STRIDE) / scale (a step of blank comes first)."""
@@ -43,18 +59,18 @@ class Read:
     columns: tuple
 
 
-def make_strip(levels, mask, threshold):
-    """The Strip of ink `levels` (bright on zero; `mask` marks those past `threshold`). Thin
-    lines are thickened at STROKE_SIDE pixels high, before the strip's final size, as a
-    single digit's are (core.normalise.match_stroke)."""
+def make_strip(levels, mask, threshold, view=PLAIN):
+    """The Strip of ink `levels` (bright on zero; `mask` marks those past `threshold`) laid out
+    as `view` says. Thin lines are thickened at STROKE_SIDE pixels high, before the strip's
+    final size, as a single digit's are (core.normalise.match_stroke)."""
     strong = float(percentile_rows(levels[mask].reshape(1, -1), 0.9)[0]) if mask.any() else 1.0
     half = threshold / 2
     soft = ((levels - half) / max(strong - half, 1e-6)).clip(0.0, 1.0).astype(np.float32)
     height, width = soft.shape
     if height > STROKE_SIDE:
         soft = _resized(soft, width * STROKE_SIDE / height, STROKE_SIDE)
-    soft = thicken(soft, TARGET_STROKE * soft.shape[0])
-    wide = min(max(1, round(width * INK_HEIGHT / height)), MAX_WIDTH - 2 * STRIDE)
+    soft = thicken(soft, TARGET_STROKE * view.stroke * soft.shape[0])
+    wide = min(max(1, round(width * INK_HEIGHT / height * view.stretch)), MAX_WIDTH - 2 * STRIDE)
     small = _resized(soft, wide, INK_HEIGHT)
     padded = -(-(wide + 2 * STRIDE) // STRIDE) * STRIDE  # a step of blank either side
     top = (HEIGHT - INK_HEIGHT) // 2

@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 
 import config
 from core.errors import ImageError
-from core.number import NumberReader, Reading
+from core.number import NumberReader, Reading, majority
+from core.sequence import VIEWS, Read
 from harness.images import encode, gif_declaring, jpeg_declaring, png_declaring, png_inflating
 from tests.builders import hand_letter, number, row_scan, sample, sample_digit
 from tests.helpers import metric_values
@@ -431,3 +432,34 @@ def test_a_stroke_joined_too_long_to_cut_is_not_read_as_one_digit(wrapper, seque
         return
     for digit in outcome.digits:
         assert digit.box[2] < 1.5 * digit.box[3], digit.box  # no digit 1.5 times as wide
+
+
+def reads(text, probability):
+    return [Read(int(digit), probability, (i, i + 1), (i, i + 1)) for i, digit in enumerate(text)]
+
+
+def test_the_majority_of_readings_is_kept_and_the_likeliest_among_them():
+    readings = [reads("12", 0.6), reads("17", 0.99), reads("12", 0.7), reads("112", 0.9)]
+    assert majority(readings) is readings[2]
+    assert majority([reads("5", 0.4)]) == reads("5", 0.4)
+
+
+class Unsure:
+    """The real sequence model, its outputs flattened so that no reading is sure; counts its
+    calls."""
+
+    def __init__(self, sequence):
+        self._sequence, self.calls = sequence, 0
+
+    def __call__(self, strip):
+        self.calls += 1
+        outputs = self._sequence(strip) ** 0.2
+        return outputs / outputs.sum(axis=1, keepdims=True)
+
+
+def test_an_unsure_sequence_reading_is_read_again_through_every_view(wrapper, sequence):
+    unsure = Unsure(sequence)
+    reader = NumberReader(wrapper, unsure, **config.image_limits())
+    [reading] = reader.read([number("4096", spacing="touching", medium="scan").data])
+    assert unsure.calls == 1 + len(VIEWS)
+    assert reading.text == "4096" and len(reading.digits) == 4

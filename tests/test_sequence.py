@@ -7,8 +7,8 @@ import pytest
 
 from core.errors import ModelLoadError
 from core.runtime import load_sequence
-from core.sequence import (BLANK, HEIGHT, INK_HEIGHT, MAX_WIDTH, PEAK_OFFSET, STRIDE, Strip,
-                           best_path, make_strip)
+from core.sequence import (BLANK, HEIGHT, INK_HEIGHT, MAX_WIDTH, PEAK_OFFSET, STRIDE, VIEWS,
+                           Strip, View, best_path, make_strip)
 from harness import ROOT
 
 
@@ -77,10 +77,25 @@ def test_a_thin_pen_line_is_thickened_and_a_thick_one_kept():
     assert ink[60] > 1.5 * ink[29]
 
 
+def test_a_view_widens_or_narrows_the_strip_and_changes_the_thin_lines_stroke():
+    levels = stroke_box(240, 480, 4)
+    plain = make_strip(levels, levels > 0.5, 0.5)
+    wide = make_strip(levels, levels > 0.5, 0.5, View(stretch=1.3))
+    narrow = make_strip(levels, levels > 0.5, 0.5, View(stretch=0.75))
+    assert wide.scale == pytest.approx(1.3 * plain.scale, rel=0.02)
+    assert narrow.scale == pytest.approx(0.75 * plain.scale, rel=0.02)
+    bold = make_strip(levels, levels > 0.5, 0.5, View(stroke=1.3))
+    fine = make_strip(levels, levels > 0.5, 0.5, View(stroke=0.8))
+    assert fine.pixels.sum() < plain.pixels.sum() < bold.pixels.sum()
+    assert bold.pixels.shape == fine.pixels.shape == plain.pixels.shape
+    assert len(set(VIEWS)) == len(VIEWS) and View() not in VIEWS
+
+
 def test_a_very_long_group_is_squeezed_to_the_widest_strip():
     levels = stroke_box(20, 4000, 3)
-    strip = make_strip(levels, levels > 0.5, 0.5)
-    assert strip.pixels.shape[1] <= MAX_WIDTH
+    for view in (View(), *VIEWS):
+        strip = make_strip(levels, levels > 0.5, 0.5, view)
+        assert strip.pixels.shape[1] <= MAX_WIDTH
 
 
 @pytest.fixture(scope="module")
