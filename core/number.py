@@ -2,15 +2,17 @@
 
     decode -> grey -> find the row (core.row) -> strokes (core.components)
       -> digits and marks (core.strokes) -> groups of strokes (core.split)
-      -> each group as one digit (the digit model)
+      -> each group as one digit (the digit model; core.vote pools an unsure one with the
+         sequence model's reading)
       -> a group that holds joined digits: the sequence model reads the row (core.sequence)
 
 The upload is decoded and its ink told from the paper exactly as for one digit; its strokes are
 grouped into digits, marks that are not digits (specks, dashes, dots, commas, a frame or a
 ruled line) left out by their shape. Each group no wider than a digit is normalised as a
-single-digit upload is, and the digit model reads them all in one call. A group it calls "not
-a digit" is left out, unless the sequence model reads two or more digits in it (joined digits
-may look like none). A group too wide to be one digit, or a little wide and not read surely
+single-digit upload is, and the digit model reads them all in one call. When it is unsure of
+a group, the sequence model's reading of the row is pooled with it as a second opinion. A
+group both models call "not a digit" is left out, unless the sequence model reads two or more
+digits in it alone (joined digits may look like none). A group too wide to be one digit, or a little wide and not read surely
 as one, holds joined digits: then the sequence model reads the whole row in one pass (CTC),
 and the row is cut between the digits it read where the ink is thinnest, which gives each
 digit its box. When that reading is unsure, the row is read again laid out wider, narrower,
@@ -19,7 +21,6 @@ bolder and finer, and the reading most of these agree on is kept.
 The probability of a reading is the product of its digits' probabilities: the chance that
 every digit is right, if the digits' errors are independent.
 """
-import collections
 import dataclasses
 import math
 import time
@@ -37,6 +38,7 @@ from core.sequence import PLAIN, VIEWS, best_path, make_strip
 from core.split import (best_digit, cut_columns, group_ink, make_groups, merge_groups,
                         normalise_group)
 from core.strokes import group_strokes, is_mark
+from core.vote import likelihood, majority, one_each, pooled
 
 MAX_GROUPS = 64  # an image with more digit-like shapes than this is not one number
 MAX_STROKES = 4 * MAX_GROUPS  # nor one of more separate strokes (before any is left out)
@@ -45,6 +47,7 @@ MAX_PIECE = 1.05  # ...and one wider than this holds several (MNIST's digits are
 SURE = 0.9  # a group in between is one digit if it reads as one this surely
 WIDEST = 1.5  # a piece this many row heights wide is never read as one digit
 UNSURE = 0.9  # a sequence reading less likely than this is read again through other views
+CONFIRM = 0.99  # a digit read less surely than this is pooled with the sequence model's reading
 TOO_MANY_SHAPES = (f"no number found: more than {MAX_GROUPS} shapes that may be digits; send an "
                    "image of one row of digits")
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
@@ -121,6 +124,7 @@ class NumberReader:
             # the sequence model reads the row: every group in the context of its neighbours
             pieces = self._read_sequence(row, merge_groups(groups), height)
         else:
+            wholes = self._second_opinion(row, groups, wholes)
             pieces = [piece for group, whole in zip(groups, wholes)
                       for piece in self._read_group(row, group, whole, height)]
         found = [Digit(_scaled(row.box(*box), grey.shape, size), *read) for box, read in pieces]
@@ -128,6 +132,23 @@ class NumberReader:
             raise NoDigitFound(NOT_DIGITS)
         return Reading("".join(str(d.prediction) for d in found),
                        float(np.prod([d.probability for d in found])), tuple(found))
+
+    def _second_opinion(self, row, groups, wholes):
+        """The wholes of groups that are one digit each, pooled with the sequence model's
+        reading of the row when the digit model reads one less surely than CONFIRM or refuses
+        it, and the sequence model reads one digit in each group the digit model reads and at
+        most one in each it refuses (a refused group it reads one digit in is kept)."""
+        if all(not w.refused and best_digit(w.probabilities)[1] >= CONFIRM for w in wholes):
+            return wholes
+        merged = merge_groups(groups)
+        reads = self._sequence_reads(group_ink(row, merged)[0], PLAIN)
+        owners = one_each([merged.x + sum(read.columns) / 2 for read in reads],
+                          [(group.x, group.x + group.width) for group in groups])
+        if owners is None or any(o is None and not w.refused for o, w in zip(owners, wholes)):
+            return wholes
+        return [whole if o is None else Whole(pooled(whole.probabilities, reads[o].digits),
+                                              False, whole.box)
+                for o, whole in zip(owners, wholes)]
 
     def _read_group(self, row, group, whole, height):
         """[(box in row pixels, (digit, probability))] of a group that is one digit to the
@@ -147,7 +168,7 @@ class NumberReader:
         the readings' majority taken."""
         ink, _ = group_ink(row, group)
         reads = self._sequence_reads(ink, PLAIN)
-        if _likelihood(reads) < UNSURE:
+        if likelihood(reads) < UNSURE:
             reads = majority([reads] + [self._sequence_reads(ink, view) for view in VIEWS])
         cuts = cut_columns(group.mask, [sum(read.columns) / 2 for read in reads])
         pieces = []
@@ -185,22 +206,6 @@ def joined(group, whole, height):
     digit less surely than SURE (a group the digit model refuses is left to _read_group)."""
     return whole is None or not whole.refused and group.width > SPLIT_WIDTH * height and \
         best_digit(whole.probabilities)[1] < SURE
-
-
-def majority(readings):
-    """Of several readings (lists of Read) of the same ink, the likeliest of those whose digits
-    most of them agree on."""
-    votes = collections.Counter(_digits(reads) for reads in readings)
-    return max(readings, key=lambda reads: (votes[_digits(reads)], _likelihood(reads)))
-
-
-def _digits(reads):
-    return tuple(read.digit for read in reads)
-
-
-def _likelihood(reads):
-    """The probability that every digit of a reading is right."""
-    return math.prod(read.probability for read in reads)
 
 
 def _scaled(box, shape, size):

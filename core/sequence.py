@@ -51,12 +51,14 @@ class Strip:
 @dataclasses.dataclass(frozen=True)
 class Read:
     """One digit of a sequence: the digit, its probability, the output steps (first, stop) it
-    spans and the group columns (first, stop) those cover."""
+    spans, the group columns (first, stop) those cover, and the probabilities of the digits
+    0-9 at its surest step (summing to 1)."""
 
     digit: int
     probability: float
     steps: tuple
     columns: tuple
+    digits: np.ndarray = dataclasses.field(default=None, compare=False, repr=False)
 
 
 def make_strip(levels, mask, threshold, view=PLAIN):
@@ -101,7 +103,9 @@ def best_path(outputs, strip):
         if label != BLANK:
             first = max((step * STRIDE - shift) / strip.scale, 0.0)
             stop = max((end * STRIDE - shift) / strip.scale, first + 1)
-            reads.append(Read(label, float(outputs[step:end, label].max()), (step, end),
-                              (int(first), int(np.ceil(stop)))))
+            surest = step + int(np.argmax(outputs[step:end, label]))
+            digits = outputs[surest, :BLANK] / max(float(outputs[surest, :BLANK].sum()), 1e-12)
+            reads.append(Read(label, float(outputs[surest, label]), (step, end),
+                              (int(first), int(np.ceil(stop))), digits))
         step = end
     return reads

@@ -11,8 +11,8 @@ from PIL import Image, ImageDraw
 
 import config
 from core.errors import ImageError
-from core.number import NumberReader, Reading, majority
-from core.sequence import VIEWS, Read
+from core.number import NumberReader, Reading
+from core.sequence import BLANK, VIEWS
 from harness.images import encode, gif_declaring, jpeg_declaring, png_declaring, png_inflating
 from tests.builders import hand_letter, number, row_scan, sample, sample_digit
 from tests.helpers import metric_values
@@ -363,7 +363,7 @@ def test_metrics_count_the_route_and_the_sequence_models_calls(server):
              if name == "maxmnist_http_requests_total" and ("endpoint", READ) in labels
              and ("method", "POST") in labels]
     assert sum(reads) >= 1
-    assert sequence_calls(server) == before  # one digit: the digit model alone
+    assert sequence_calls(server) == before  # one digit read surely: the digit model alone
     post(server, ("2026.jpg", number("2026", "touching", "photo").data))
     assert sequence_calls(server) >= before + 1
 
@@ -402,8 +402,29 @@ class NotADigitFor:
         return probabilities[:, 10] > probabilities[:, :10].max(axis=1)
 
 
-def test_pieces_a_model_calls_not_a_digit_are_left_out(wrapper, sequence):
+class NoDigitFor:
+    """The real sequence model, reading no digit where it would read `digit`."""
+
+    def __init__(self, sequence, digit):
+        self._sequence, self._digit = sequence, digit
+
+    def __call__(self, strip):
+        outputs = self._sequence(strip).copy()
+        outputs[:, BLANK] += outputs[:, self._digit]
+        outputs[:, self._digit] = 0
+        return outputs
+
+
+def test_a_piece_the_digit_model_refuses_is_kept_when_the_sequence_model_reads_a_digit(
+        wrapper, sequence):
     reader = NumberReader(NotADigitFor(wrapper, 3), sequence, **config.image_limits())
+    [reading] = reader.read([number("1234").data])
+    assert reading.text == "1234" and len(reading.digits) == 4
+
+
+def test_pieces_both_models_call_not_a_digit_are_left_out(wrapper, sequence):
+    reader = NumberReader(NotADigitFor(wrapper, 3), NoDigitFor(sequence, 3),
+                          **config.image_limits())
     [reading] = reader.read([number("1234").data])
     assert reading.text == "124" and len(reading.digits) == 3
     [refused] = reader.read([number("33").data])
@@ -432,16 +453,6 @@ def test_a_stroke_joined_too_long_to_cut_is_not_read_as_one_digit(wrapper, seque
         return
     for digit in outcome.digits:
         assert digit.box[2] < 1.5 * digit.box[3], digit.box  # no digit 1.5 times as wide
-
-
-def reads(text, probability):
-    return [Read(int(digit), probability, (i, i + 1), (i, i + 1)) for i, digit in enumerate(text)]
-
-
-def test_the_majority_of_readings_is_kept_and_the_likeliest_among_them():
-    readings = [reads("12", 0.6), reads("17", 0.99), reads("12", 0.7), reads("112", 0.9)]
-    assert majority(readings) is readings[2]
-    assert majority([reads("5", 0.4)]) == reads("5", 0.4)
 
 
 class Unsure:

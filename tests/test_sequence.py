@@ -31,6 +31,8 @@ def test_a_digit_is_as_probable_as_its_surest_step():
     outputs[1, 5], outputs[2, 5] = 0.6, 0.95
     [read] = best_path(outputs, Strip(None, 1.0))
     assert read.digit == 5 and read.probability == pytest.approx(0.95)
+    assert read.digits.shape == (BLANK,) and read.digits.sum() == pytest.approx(1)
+    assert read.digits[5] == pytest.approx(0.95 / (0.95 + 9 * 0.01))  # the blank left out
 
 
 def test_only_blanks_read_as_no_digit():
