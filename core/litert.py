@@ -75,9 +75,9 @@ WIDTHS = (64, 128, 192, 256, 384, 512)  # strip widths with a ready interpreter
 class StripRuntime:
     """`runtime(strip[height, width]) -> [width / stride, classes]` for a sequence model whose
     width is left open; it states `height`, `stride` and `classes`. One pre-allocated, warmed
-    interpreter per width bucket; a strip (at
-    most the widest bucket: core.sequence.make_strip keeps to MAX_WIDTH) is padded with blank
-    columns up to the next bucket and the padding's outputs dropped."""
+    interpreter per width bucket; a strip is padded with blank columns up to the next bucket
+    and the padding's outputs dropped. A strip wider than the widest bucket is a ValueError
+    (core.sequence.make_strip keeps to MAX_WIDTH)."""
 
     platform = "tflite"
 
@@ -108,7 +108,11 @@ class StripRuntime:
 
     def __call__(self, strip):
         height, width = strip.shape
-        bucket = min(size for size in self.widths if size >= width)
+        fits = [size for size in self.widths if size >= width]
+        if not fits:
+            raise ValueError(f"a strip {width} columns wide is wider than the widest the "
+                             f"runtime runs, {max(self.widths)}")
+        bucket = min(fits)
         padded = np.zeros((1, height, bucket, 1), np.float32)
         padded[0, :, :width, 0] = strip
         interpreter, source, target = self.widths[bucket]

@@ -49,16 +49,20 @@ def merge_groups(groups):
 def cut_columns(mask, centres):
     """The columns a group's mask is cut at so each piece holds one of the digits centred at
     `centres` (columns, left to right): its edges, and between two centres the column with the
-    least ink (smoothed over three columns) near the middle, in its central half."""
+    least ink (smoothed over three columns) near the middle, in its central half; every piece
+    at least one column wide while the group has a column for each."""
     profile = np.convolve(mask.sum(axis=0).astype(np.float32), np.ones(3, np.float32) / 3,
                           mode="same")
+    width = mask.shape[1]
     cuts = [0]
-    for left, right in zip(centres, centres[1:]):
+    for index, (left, right) in enumerate(zip(centres, centres[1:]), start=1):
         quarter = (right - left) / 4
-        start = min(max(int(round(left + quarter)), cuts[-1] + 1), mask.shape[1] - 1)
-        stop = min(max(int(round(right - quarter)), start + 1), mask.shape[1])
+        # leave a column for each piece still to come, where the group has as many
+        last = min(max(width - (len(centres) - index), cuts[-1] + 1), width - 1)
+        start = min(max(int(round(left + quarter)), cuts[-1] + 1), last)
+        stop = min(max(int(round(right - quarter)), start + 1), last + 1)
         cuts.append(start + int(np.argmin(profile[start:stop])))
-    cuts.append(mask.shape[1])
+    cuts.append(width)
     return cuts
 
 

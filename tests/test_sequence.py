@@ -113,6 +113,11 @@ def test_the_committed_model_gives_a_step_per_stride_for_every_width(runtime):
         assert (outputs.argmax(axis=1) == BLANK).all()  # no ink, no digit
 
 
+def test_a_strip_wider_than_the_widest_bucket_is_refused_by_the_runtime(runtime):
+    with pytest.raises(ValueError, match="wider than the widest"):
+        runtime(np.zeros((HEIGHT, MAX_WIDTH + STRIDE), np.float32))
+
+
 def test_a_file_that_is_not_the_sequence_model_is_refused(tmp_path):
     with pytest.raises(ModelLoadError, match="sequence model"):
         load_sequence(ROOT / "assets" / "mnist_cnn.tflite")
