@@ -34,7 +34,7 @@ from core.errors import ImageError, NoDigitFound
 from core.metrics import SEQUENCE_SECONDS
 from core.pipeline import grey_from_upload
 from core.row import find_row
-from core.sequence import PLAIN, VIEWS, best_path, make_strip
+from core.sequence import VIEWS, best_path, make_strip
 from core.split import (best_digit, cut_columns, group_ink, make_groups, merge_groups,
                         normalise_group)
 from core.strokes import group_strokes, is_mark
@@ -46,8 +46,8 @@ SPLIT_WIDTH = 1.0  # a group wider than this many row heights may hold several d
 MAX_PIECE = 1.05  # ...and one wider than this holds several (MNIST's digits are not as wide)
 SURE = 0.9  # a group in between is one digit if it reads as one this surely
 WIDEST = 1.5  # a piece this many row heights wide is never read as one digit
-UNSURE = 0.9  # a sequence reading less likely than this is read again through other views
-CONFIRM = 0.99  # a digit read less surely than this is pooled with the sequence model's reading
+REREAD_BELOW = 0.9  # a sequence reading less likely than this is read again through VIEWS
+POOL_BELOW = 0.99  # a digit read less surely than this is pooled with the sequence model's
 TOO_MANY_SHAPES = (f"no number found: more than {MAX_GROUPS} shapes that may be digits; send an "
                    "image of one row of digits")
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
@@ -74,8 +74,9 @@ class Reading:
 
 
 class Whole(NamedTuple):
-    """The digit model's reading of one group as one digit: its probabilities, whether it
-    refuses the group as not a digit, and the group's box in row pixels."""
+    """One group read as one digit, by the digit model (or pooled with the sequence model):
+    its probabilities, whether it is refused as not a digit, and the group's box in row
+    pixels."""
 
     probabilities: np.ndarray
     refused: bool
@@ -134,21 +135,24 @@ class NumberReader:
                        float(np.prod([d.probability for d in found])), tuple(found))
 
     def _second_opinion(self, row, groups, wholes):
-        """The wholes of groups that are one digit each, pooled with the sequence model's
-        reading of the row when the digit model reads one less surely than CONFIRM or refuses
-        it, and the sequence model reads one digit in each group the digit model reads and at
-        most one in each it refuses (a refused group it reads one digit in is kept)."""
-        if all(not w.refused and best_digit(w.probabilities)[1] >= CONFIRM for w in wholes):
+        """The wholes, pooled with the sequence model's reading of the whole row (core.vote)
+        when the digit model reads a group less surely than POOL_BELOW or refuses one. Pooled
+        only if the sequence model reads one digit in each group the digit model reads and at
+        most one in each it refuses; a refused group is kept if the pooled probabilities are
+        not refused."""
+        if all(not w.refused and best_digit(w.probabilities)[1] >= POOL_BELOW for w in wholes):
             return wholes
         merged = merge_groups(groups)
-        reads = self._sequence_reads(group_ink(row, merged)[0], PLAIN)
-        owners = one_each([merged.x + sum(read.columns) / 2 for read in reads],
+        ink, _ = group_ink(row, merged)
+        reads = self._sequence_reads(make_strip(ink.levels, ink.mask, ink.threshold))
+        owners = one_each([merged.x + read.centre for read in reads],
                           [(group.x, group.x + group.width) for group in groups])
         if owners is None or any(o is None and not w.refused for o, w in zip(owners, wholes)):
             return wholes
-        return [whole if o is None else Whole(pooled(whole.probabilities, reads[o].digits),
-                                              False, whole.box)
-                for o, whole in zip(owners, wholes)]
+        opinions = [whole if o is None else pooled(whole.probabilities, reads[o].outputs)
+                    for o, whole in zip(owners, wholes)]
+        return [whole if o is None else Whole(opinion, bool(self._wrapper.refused(
+            opinion[None])[0]), whole.box) for o, whole, opinion in zip(owners, wholes, opinions)]
 
     def _read_group(self, row, group, whole, height):
         """[(box in row pixels, (digit, probability))] of a group that is one digit to the
@@ -157,20 +161,23 @@ class NumberReader:
         else none."""
         if not whole.refused:
             return [(whole.box, best_digit(whole.probabilities))]
-        pieces = self._read_sequence(row, group, height)
+        pieces = self._read_sequence(row, group, height, views=())
         return pieces if len(pieces) >= 2 else []
 
-    def _read_sequence(self, row, group, height):
+    def _read_sequence(self, row, group, height, views=VIEWS):
         """(box in row pixels, (digit, probability)) of each digit in a group of strokes (a
         whole row's, merged, or one piece's), left to right, as the sequence model reads them;
         a piece WIDEST row heights wide or wider is left out (a scribble, a stroke joined too
-        long to be digits). A reading less likely than UNSURE is read again through VIEWS, and
-        the readings' majority taken."""
+        long to be digits). A reading less likely than REREAD_BELOW is read again through
+        `views`, and the reading most of them agree on kept (core.vote.majority)."""
         ink, _ = group_ink(row, group)
-        reads = self._sequence_reads(ink, PLAIN)
-        if likelihood(reads) < UNSURE:
-            reads = majority([reads] + [self._sequence_reads(ink, view) for view in VIEWS])
-        cuts = cut_columns(group.mask, [sum(read.columns) / 2 for read in reads])
+        plain = make_strip(ink.levels, ink.mask, ink.threshold)
+        reads = self._sequence_reads(plain)
+        if views and likelihood(reads) < REREAD_BELOW:
+            strips = [make_strip(ink.levels, ink.mask, ink.threshold, view) for view in views]
+            reads = majority([reads] + [self._sequence_reads(strip)
+                                        for strip in _distinct(plain, strips)])
+        cuts = cut_columns(group.mask, [read.centre for read in reads])
         pieces = []
         for read, left, right in zip(reads, cuts, cuts[1:]):
             piece = group_ink(row, group, left, right)
@@ -178,10 +185,8 @@ class NumberReader:
                 pieces.append((piece[1], (read.digit, read.probability)))
         return pieces
 
-    def _sequence_reads(self, ink, view):
-        """The digits (core.sequence.Read) the sequence model reads in an Ink laid out as
-        `view` says, in one call."""
-        strip = make_strip(ink.levels, ink.mask, ink.threshold, view)
+    def _sequence_reads(self, strip):
+        """The digits (core.sequence.Read) the sequence model reads in a Strip, in one call."""
         started = time.perf_counter()
         outputs = self._sequence(strip.pixels)
         SEQUENCE_SECONDS.observe(time.perf_counter() - started)
@@ -206,6 +211,16 @@ def joined(group, whole, height):
     digit less surely than SURE (a group the digit model refuses is left to _read_group)."""
     return whole is None or not whole.refused and group.width > SPLIT_WIDTH * height and \
         best_digit(whole.probabilities)[1] < SURE
+
+
+def _distinct(plain, strips):
+    """The strips that differ from the plain one and from each other (a view may change
+    nothing: a thick stroke is not thickened, a long row is already as wide as a strip gets)."""
+    kept = [plain]
+    for strip in strips:
+        if not any(np.array_equal(strip.pixels, k.pixels) for k in kept):
+            kept.append(strip)
+    return kept[1:]
 
 
 def _scaled(box, shape, size):

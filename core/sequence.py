@@ -51,14 +51,19 @@ class Strip:
 @dataclasses.dataclass(frozen=True)
 class Read:
     """One digit of a sequence: the digit, its probability, the output steps (first, stop) it
-    spans, the group columns (first, stop) those cover, and the probabilities of the digits
-    0-9 at its surest step (summing to 1)."""
+    spans, the group columns (first, stop) those cover, and the model's output at its surest
+    step (the ten digits' probabilities, then BLANK's)."""
 
     digit: int
     probability: float
     steps: tuple
     columns: tuple
-    digits: np.ndarray = dataclasses.field(default=None, compare=False, repr=False)
+    outputs: np.ndarray = dataclasses.field(compare=False, repr=False)
+
+    @property
+    def centre(self):
+        """The group column the digit is read at."""
+        return sum(self.columns) / 2
 
 
 def make_strip(levels, mask, threshold, view=PLAIN):
@@ -104,8 +109,7 @@ def best_path(outputs, strip):
             first = max((step * STRIDE - shift) / strip.scale, 0.0)
             stop = max((end * STRIDE - shift) / strip.scale, first + 1)
             surest = step + int(np.argmax(outputs[step:end, label]))
-            digits = outputs[surest, :BLANK] / max(float(outputs[surest, :BLANK].sum()), 1e-12)
             reads.append(Read(label, float(outputs[surest, label]), (step, end),
-                              (int(first), int(np.ceil(stop))), digits))
+                              (int(first), int(np.ceil(stop))), outputs[surest].copy()))
         step = end
     return reads
