@@ -11,12 +11,12 @@ grouped into digits, marks that are not digits (specks, dashes, dots, commas, a 
 ruled line) left out by their shape. Each group no wider than a digit is normalised as a
 single-digit upload is, and the digit model reads them all in one call. When it is unsure of
 a group, the sequence model's reading of the row is pooled with it as a second opinion. A
-group both models call "not a digit" is left out, unless the sequence model reads two or more
-digits in it alone (joined digits may look like none). A group too wide to be one digit, or a little wide and not read surely
-as one, holds joined digits: then the sequence model reads the whole row in one pass (CTC),
-and the row is cut between the digits it read where the ink is thinnest, which gives each
-digit its box. When that reading is unsure, the row is read again laid out wider, narrower,
-bolder and finer, and the reading most of these agree on is kept.
+group still refused as "not a digit" is left out, unless the sequence model reads two or more
+digits in it alone (joined digits may look like none). A group too wide to be one digit, or a
+little wide and not read surely as one, holds joined digits: then the sequence model reads
+the whole row in one pass (CTC), and the row is cut between the digits it read where the ink
+is thinnest, which gives each digit its box. When that reading is unsure, the row is read
+again laid out wider, narrower, bolder and finer, and the reading given most often is kept.
 
 The probability of a reading is the product of its digits' probabilities: the chance that
 every digit is right, if the digits' errors are independent.
