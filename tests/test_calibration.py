@@ -10,7 +10,8 @@ import requests
 
 from harness.images import encode
 from tests.helpers import shared_dir
-from training.calibrate import expected_calibration_error, fit_temperature, softmax
+from training.calibrate import (calibration_gap, expected_calibration_error, fit_temperature,
+                                softmax)
 from training.mnist import load_split
 from training.train import normalise_all, split_indices
 
@@ -48,6 +49,13 @@ def test_ece_is_zero_when_confidence_matches_accuracy_and_the_gap_otherwise():
     assert expected_calibration_error(sure, labels) == pytest.approx(0.0)
     overconfident = np.tile([0.99, 0.01], (10, 1))
     assert expected_calibration_error(overconfident, labels) == pytest.approx(0.19)
+
+
+def test_the_calibration_gap_of_answers_weighs_each_bin_by_its_answers():
+    assert calibration_gap([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0.0)
+    assert calibration_gap([1.0, 1.0], [True, False]) == pytest.approx(0.5)
+    assert calibration_gap([0.95] * 3 + [0.55], [True] * 3 + [False]) == \
+        pytest.approx((3 * 0.05 + 0.55) / 4)
 
 
 def test_fit_temperature_finds_the_temperature_that_made_the_data():

@@ -26,15 +26,20 @@ ECE_BINS = 15
 def expected_calibration_error(probabilities, labels, bins=ECE_BINS):
     """ECE: the bin-weighted gap between mean confidence and accuracy, over equal-width bins of
     the top probability (Naeini et al. 2015; 15 bins as in Guo et al. 2017)."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
+    return calibration_gap(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels,
+                           bins)
+
+
+def calibration_gap(confidence, correct, bins=ECE_BINS):
+    """The ECE of answers given with `confidence` (their probabilities) and `correct` or not."""
+    confidence, correct = np.asarray(confidence, np.float64), np.asarray(correct, bool)
     which = np.minimum((confidence * bins).astype(int), bins - 1)
     total = 0.0
     for index in range(bins):
         members = which == index
         if members.any():
             total += members.sum() * abs(correct[members].mean() - confidence[members].mean())
-    return float(total / len(labels))
+    return float(total / len(correct))
 
 
 def softmax(logits):

@@ -10,7 +10,8 @@ or two MNIST pixels; `touching`: each digit slid onto its neighbour until their 
 and three media (a paper photo as JPEG, a scan as grey PNG, a drawing-app canvas as transparent
 PNG). Each file goes through `NumberReader.read`, exactly as an upload to `POST /model/read`;
 Tesseract 5 (one text line, digits only) reads the same files as a reference. Prints a Markdown
-table of exact-number accuracy per set, spacing and medium.
+table per set, spacing and medium: exact-number accuracy, and the calibration (ECE) of the
+digits' probabilities in readings with the right number of digits.
 """
 import argparse
 import dataclasses
@@ -30,6 +31,7 @@ from core.errors import ImageError
 from core.model import ModelWrapper
 from core.number import NumberReader
 from core.runtime import load_sequence
+from training.calibrate import calibration_gap
 from training.mnist import load_split
 from training.user_style import dark_ink, ink_on_paper, lighting, save, tinted_paper
 
@@ -179,13 +181,29 @@ def enlarge_small(images, side=28):
         for image in images])
 
 
-def read_exact(reader, numbers):
-    """How many numbers the reader reads exactly, and how many it refuses."""
+@dataclasses.dataclass(frozen=True)
+class Score:
+    """How the reader did on a set of numbers: how many it read exactly and how many it
+    refused, and the ECE of its digits' probabilities in the readings with as many digits as
+    the number has."""
+
+    exact: int
+    refused: int
+    digit_ece: float
+
+
+def score(reader, numbers):
+    """The reader's Score on `numbers`, each read as an upload."""
     outcomes = [reader.read([number.data])[0] for number in numbers]
-    refused = sum(isinstance(outcome, ImageError) for outcome in outcomes)
-    exact = sum(not isinstance(outcome, ImageError) and outcome.text == number.text
-                for outcome, number in zip(outcomes, numbers))
-    return exact, refused
+    read = [(outcome, number) for outcome, number in zip(outcomes, numbers)
+            if not isinstance(outcome, ImageError)]
+    aligned = [(digit.probability, str(digit.prediction) == truth) for outcome, number in read
+               if len(outcome.text) == len(number.text)
+               for digit, truth in zip(outcome.digits, number.text)]
+    confidence, correct = zip(*aligned) if aligned else ((), ())
+    return Score(sum(outcome.text == number.text for outcome, number in read),
+                 len(outcomes) - len(read),
+                 calibration_gap(confidence, correct) if aligned else float("nan"))
 
 
 def tesseract_exact(numbers):
@@ -238,21 +256,22 @@ def main(argv=None):
         print("scikit-learn is not installed: no numbers by writers outside MNIST\n")
     print(f"model {args.model}; seed {args.seed}; {args.per_cell} numbers of 2-8 digits per "
           "row\n")
-    print("| digits from | spacing | medium | numbers | exact | refused | Tesseract 5 exact | "
-          "ms per number |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| digits from | spacing | medium | numbers | exact | refused | digit ECE | "
+          "Tesseract 5 exact | ms per number |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     sys.stdout.flush()
     for name, images, labels, spacings in sets:
         for spacing in spacings:
             for medium in MEDIA:
                 numbers = make_set(images, labels, spacing, medium, args.per_cell, args.seed)
                 started = time.perf_counter()
-                exact, refused = read_exact(reader, numbers)
+                scored = score(reader, numbers)
                 seconds = time.perf_counter() - started
                 reference = None if args.no_tesseract else tesseract_exact(numbers)
                 shown = "n/a" if reference is None else f"{100 * reference / len(numbers):.1f} %"
                 print(f"| {name} | {spacing} | {medium} | {len(numbers)} | "
-                      f"{100 * exact / len(numbers):.1f} % | {refused} | {shown} | "
+                      f"{100 * scored.exact / len(numbers):.1f} % | {scored.refused} | "
+                      f"{100 * scored.digit_ece:.2f} % | {shown} | "
                       f"{1000 * seconds / len(numbers):.2f} |")
                 sys.stdout.flush()
 
