@@ -18,6 +18,9 @@ control_socket_disable = True
 preload_app = False  # the app is imported in each worker, after on_starting has set up metrics
 accesslog = os.environ.get("ACCESS_LOG") or None
 loglevel = _settings["LOG_LEVEL"].lower()
+# A sync worker answers one request at a time: a BLAS thread pool for numpy's larger products
+# would only spend CPU (a pod's CPU quota) without answering sooner (docs/reading.md#speed).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 # Prometheus multiprocess mode (api/metrics.py): the workers of one server start share a fresh

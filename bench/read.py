@@ -6,14 +6,18 @@
 Composes numbers of `--digits` MNIST test digits (spaced, tight, touching; as a paper photo
 JPEG, a scan PNG and a transparent canvas PNG, as `make evaluate` does) and times the whole
 `NumberReader.read` of each, next to its stages: decode and grey, finding the row of ink, and
-the calls of the digit model and of the sequence model that reads joined digits. For comparison it also times one
-single-digit `digits_from_uploads` + model call (what `/model/predict` does per image).
+the calls of the digit model and of the sequence model that reads joined digits. For
+comparison it also times one single-digit `digits_from_uploads` + model call (what
+`/model/predict` does per image). numpy keeps to one BLAS thread, as in the server's workers.
 Prints the median wall time and the CPU time per call in milliseconds; nothing is asserted.
 On a shared machine compare only numbers from the same run.
 """
 import argparse
+import os
 import statistics
 import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: as gunicorn.conf.py sets it
 
 import numpy as np
 

@@ -3,6 +3,7 @@ import pathlib
 
 import numpy as np
 import pytest
+import requests
 
 from core.errors import ModelLoadError
 from core.litert import BUCKETS
@@ -10,6 +11,7 @@ from core.runtime import load_runtime
 from harness import ROOT
 from harness.processes import children
 from scripts import convert_model
+from tests.builders import number
 from tests.helpers import MODEL_PATH, SHARED
 from training.mnist import load_split
 
@@ -56,16 +58,17 @@ def test_every_batch_bucket_is_allocated_and_warmed_at_load(lite):
         np.testing.assert_allclose(interpreter.get_tensor(target).sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_any_batch_size_reuses_the_buckets_with_one_call_each(lite, monkeypatch):
+def test_any_batch_size_runs_as_full_buckets_on_the_ready_interpreters(lite, monkeypatch):
     interpreters = {size: entry[0] for size, entry in lite.buckets.items()}
     digits = convert_model.probes(lite.input_shape, count=70, seed=3)[:141]
     one_by_one = np.concatenate([lite(digits[i:i + 1]) for i in range(len(digits))])
     calls = []
     invoke = lite._invoke
     monkeypatch.setattr(lite, "_invoke", lambda batch: calls.append(len(batch)) or invoke(batch))
-    for count in (1, 3, 17, 32, 64, 100, 141):
+    for count in (1, 3, 6, 17, 32, 64, 100, 141):
         np.testing.assert_allclose(lite(digits[:count]), one_by_one[:count], atol=1e-6)
-    assert calls == [1, 3, 17, 32, 64, 64, 36, 64, 64, 13]
+    assert calls == [1, 2, 1, 4, 2, 16, 1, 32, 64, 64, 32, 4, 64, 64, 8, 4, 1]
+    assert lite(digits[:0]).shape == (0, *lite.output_shape)
     assert {size: entry[0] for size, entry in lite.buckets.items()} == interpreters
     for size, (interpreter, _, _) in lite.buckets.items():
         assert interpreter.get_input_details()[0]["shape"][0] == size
@@ -91,3 +94,14 @@ def test_served_workers_run_without_tensorflow(server):
         maps = pathlib.Path(f"/proc/{pid}/maps").read_text()
         assert "/tensorflow/" not in maps  # TensorFlow is slow to import and large in memory
         assert "/ai_edge_litert/" in maps
+
+
+def test_a_served_worker_runs_one_thread_even_after_large_resizes(server):
+    data = number("902185", "spaced", "canvas").data  # a wide RGBA row: numpy's larger products
+    for _ in range(3):
+        response = requests.post(server.url + "/model/read", files={"image": ("n.png", data)},
+                                 timeout=30)
+        assert response.status_code == 200
+    for pid in children(server.process.pid):
+        status = pathlib.Path(f"/proc/{pid}/status").read_text()
+        assert "\nThreads:\t1\n" in status  # a sync worker: no BLAS or LiteRT thread pool
