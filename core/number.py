@@ -10,7 +10,8 @@ The upload is decoded and its ink told from the paper exactly as for one digit; 
 grouped into digits, marks that are not digits (specks, dashes, dots, commas, a frame or a
 ruled line) left out by their shape. Each group no wider than a digit is normalised as a
 single-digit upload is, and the digit model reads them all in one call. When it is unsure of
-a group, the sequence model's reading of the row is pooled with it as a second opinion. A
+a group, the sequence model's reading of the row is pooled with it as a second opinion, and a
+sliver broken off a digit that the sequence model reads no digit in is joined back to it. A
 group still refused as "not a digit" is left out, unless the sequence model reads two or more
 digits in it alone (joined digits may look like none). A group too wide to be one digit, or a
 little wide and not read surely as one, holds joined digits: then the sequence model reads
@@ -48,6 +49,8 @@ SURE = 0.9  # a group in between is one digit if it reads as one this surely
 WIDEST = 1.5  # a piece this many row heights wide is never read as one digit
 REREAD_BELOW = 0.9  # a sequence reading less likely than this is read again through VIEWS
 POOL_BELOW = 0.99  # a digit read less surely than this is pooled with the sequence model's
+NARROW, SHORT = 0.25, 0.8  # a group narrower and shorter than these (row heights) may be a
+NEAR = 0.3  # sliver broken off a digit, joined to a neighbour this close (in row heights)
 TOO_MANY_SHAPES = (f"no number found: more than {MAX_GROUPS} shapes that may be digits; send an "
                    "image of one row of digits")
 NOT_DIGITS = "no digit found: the marks in the image are not digits"
@@ -125,7 +128,7 @@ class NumberReader:
             # the sequence model reads the row: every group in the context of its neighbours
             pieces = self._read_sequence(row, merge_groups(groups), height)
         else:
-            wholes = self._second_opinion(row, groups, wholes)
+            groups, wholes = self._second_opinion(row, groups, wholes, height)
             pieces = [piece for group, whole in zip(groups, wholes)
                       for piece in self._read_group(row, group, whole, height)]
         found = [Digit(_scaled(row.box(*box), grey.shape, size), *read) for box, read in pieces]
@@ -134,25 +137,55 @@ class NumberReader:
         return Reading("".join(str(d.prediction) for d in found),
                        float(np.prod([d.probability for d in found])), tuple(found))
 
-    def _second_opinion(self, row, groups, wholes):
-        """The wholes, pooled with the sequence model's reading of the whole row (core.vote)
-        when the digit model reads a group less surely than POOL_BELOW or refuses one. Pooled
-        only if the sequence model reads one digit in each group the digit model reads and at
-        most one in each it refuses; a refused group is kept if the pooled probabilities are
-        not refused."""
-        if all(not w.refused and best_digit(w.probabilities)[1] >= POOL_BELOW for w in wholes):
-            return wholes
+    def _second_opinion(self, row, groups, wholes, height):
+        """The groups and their wholes, with the sequence model's reading of the whole row as a
+        second opinion when the digit model reads a group less surely than POOL_BELOW or
+        refuses one, or a group may be a sliver broken off a digit. If the sequence model reads
+        at most one digit in each group: a sliver it reads none in is joined to its neighbour
+        (_join_slivers); then, if it reads one in each group the digit model reads, the two
+        models' probabilities are pooled (core.vote), and a refused group whose pooled
+        probabilities are not refused is kept."""
+        if all(not w.refused and best_digit(w.probabilities)[1] >= POOL_BELOW for w in wholes) \
+                and not any(_may_be_sliver(group, height) for group in groups):
+            return groups, wholes
         merged = merge_groups(groups)
         ink, _ = group_ink(row, merged)
         reads = self._sequence_reads(make_strip(ink.levels, ink.mask, ink.threshold))
         owners = one_each([merged.x + read.centre for read in reads],
                           [(group.x, group.x + group.width) for group in groups])
-        if owners is None or any(o is None and not w.refused for o, w in zip(owners, wholes)):
-            return wholes
+        if owners is None:
+            return groups, wholes
+        groups, wholes, owners = self._join_slivers(row, groups, wholes, owners, height)
+        if any(o is None and not w.refused for o, w in zip(owners, wholes)):
+            return groups, wholes
         opinions = [whole if o is None else pooled(whole.probabilities, reads[o].outputs)
                     for o, whole in zip(owners, wholes)]
-        return [whole if o is None else Whole(opinion, bool(self._wrapper.refused(
+        return groups, [whole if o is None else Whole(opinion, bool(self._wrapper.refused(
             opinion[None])[0]), whole.box) for o, whole, opinion in zip(owners, wholes, opinions)]
+
+    def _join_slivers(self, row, groups, wholes, owners, height):
+        """The groups, wholes and owners (the index of the sequence model's digit read in each
+        group, or None) with each sliver broken off a digit joined to that digit: a group that
+        may be a sliver (_may_be_sliver), in which the sequence model reads no digit, joined to
+        the nearer neighbour it reads one in, if that is less than NEAR row heights away and
+        the two together no wider than a digit; the digit model reads the joined group."""
+        groups, wholes, owners = list(groups), list(wholes), list(owners)
+        index = 0
+        while index < len(groups):
+            partner = _partner(groups, wholes, owners, index, height)
+            if partner is None:
+                index += 1
+                continue
+            first, last = sorted((index, partner))
+            both = merge_groups(groups[first:last + 1])
+            digit, box = normalise_group(row, both)
+            probabilities = self._wrapper.predict_tensor(digit[None])
+            groups[first:last + 1] = [both]
+            wholes[first:last + 1] = [Whole(probabilities[0],
+                                            bool(self._wrapper.refused(probabilities)[0]), box)]
+            owners[first:last + 1] = [owners[partner]]
+            index = first + 1
+        return groups, wholes, owners
 
     def _read_group(self, row, group, whole, height):
         """[(box in row pixels, (digit, probability))] of a group that is one digit to the
@@ -203,6 +236,28 @@ class NumberReader:
         probabilities = self._wrapper.predict_tensor(np.stack(digits))
         refused = iter(zip(probabilities, self._wrapper.refused(probabilities)))
         return [None if digit is None else Whole(*next(refused), box) for digit, box in made]
+
+
+def _may_be_sliver(group, height):
+    """Whether a group is narrow and short enough to be a sliver broken off a digit."""
+    return group.width < NARROW * height and group.mask.shape[0] < SHORT * height
+
+
+def _partner(groups, wholes, owners, index, height):
+    """The index of the neighbour a group at `index` is a sliver of (see _join_slivers), or
+    None."""
+    group = groups[index]
+    if owners[index] is not None or wholes[index].refused or not _may_be_sliver(group, height):
+        return None
+    near = []
+    for other in (index - 1, index + 1):
+        if 0 <= other < len(groups) and owners[other] is not None:
+            left, right = sorted((group, groups[other]), key=lambda g: g.x)
+            gap = right.x - (left.x + left.width)
+            width = max(left.x + left.width, right.x + right.width) - left.x
+            if gap < NEAR * height and width <= MAX_PIECE * height:
+                near.append((gap, other))
+    return min(near)[1] if near else None
 
 
 def joined(group, whole, height):

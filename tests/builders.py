@@ -57,6 +57,19 @@ def number(text, spacing="spaced", medium="scan", seed=0):
                        np.random.default_rng(seed))
 
 
+def broken_digit(digit):
+    """A sample digit (28x28, ink bright) whose rightmost stroke breaks off: its last three
+    columns of ink cut from the rest by a gap of two, and only their upper half kept."""
+    image = sample_digit(digit).copy()
+    right = int(np.flatnonzero(image.max(axis=0) > 60)[-1])
+    piece = image[:, right - 2:right + 1].copy()
+    image[:, right - 4:right + 1] = 0
+    rows = np.flatnonzero(piece.max(axis=1) > 60)
+    upper = rows[:max(1, len(rows) // 2)]
+    image[upper, right - 2:right + 1] = piece[upper]
+    return image
+
+
 def hand_letter(name, seed=0):
     """A hand-drawn capital letter (one of training.negatives.LETTERS) at MNIST's size: 28x28,
     white on black, as an array."""
@@ -70,7 +83,13 @@ def hand_letter(name, seed=0):
 def row_scan(shapes, spacing, seed=1):
     """A scan (grey PNG bytes) of 28x28 shapes written in a row with this spacing, three times
     MNIST's size."""
-    field, _ = compose(shapes, spacing, np.random.default_rng(seed))
+    return row_scan_boxes(shapes, spacing, seed)[0]
+
+
+def row_scan_boxes(shapes, spacing, seed=1):
+    """row_scan's file, and each shape's box (x, y, w, h) in its pixels."""
+    field, boxes = compose(shapes, spacing, np.random.default_rng(seed))
     big = Image.fromarray(np.round(field * 255).astype(np.uint8)).resize(
         (field.shape[1] * 3, field.shape[0] * 3), Image.Resampling.BICUBIC)
-    return scan(np.asarray(big, np.float32) / 255, np.random.default_rng(seed))
+    return (scan(np.asarray(big, np.float32) / 255, np.random.default_rng(seed)),
+            [tuple(3 * side for side in box) for box in boxes])

@@ -14,7 +14,8 @@ from core.errors import ImageError
 from core.number import NumberReader, Reading
 from core.sequence import BLANK, VIEWS
 from harness.images import encode, gif_declaring, jpeg_declaring, png_declaring, png_inflating
-from tests.builders import hand_letter, number, row_scan, sample, sample_digit
+from tests.builders import (broken_digit, hand_letter, number, row_scan, row_scan_boxes,
+                            sample, sample_digit)
 from tests.helpers import metric_values
 from training.numbers import MEDIA, canvas, compose, make_set, scan
 from training.user_style import EXIF_ORIENTATION
@@ -113,6 +114,18 @@ def test_hand_drawn_letters_among_the_digits_are_left_out(server, spacing):
                   sample_digit(3), sample_digit(4)]
         body = post(server, ("row.png", row_scan(shapes, spacing))).json()
         assert body.get("text") == "1234", (letters, body)
+
+
+@pytest.mark.parametrize("first,digit,last", [(3, 5, 5), (1, 5, 8), (7, 5, 2), (1, 6, 8),
+                                              (7, 6, 2)])
+def test_a_piece_broken_off_a_digit_is_read_with_it(server, first, digit, last):
+    data, boxes = row_scan_boxes([sample_digit(first), broken_digit(digit), sample_digit(last)],
+                                 "spaced")
+    body = post(server, ("broken.png", data)).json()
+    assert body.get("text") == f"{first}{digit}{last}", body
+    x, _, width, _ = body["digits"][1]["box"]
+    true_x, _, true_width, _ = boxes[1]
+    assert x <= true_x + 3 and x + width >= true_x + true_width - 3  # the piece is in its box
 
 
 @pytest.mark.parametrize("spacing", ["spaced", "tight", "touching"])
