@@ -31,7 +31,8 @@ def make_groups(labels_image, groups, stats):
     made = []
     for labels in groups:
         x, y, w, h = extent(labels, stats)
-        made.append(Group(x, y, np.isin(labels_image[y:y + h, x:x + w], labels)))
+        crop = labels_image[y:y + h, x:x + w]
+        made.append(Group(x, y, crop == labels[0] if len(labels) == 1 else np.isin(crop, labels)))
     return made
 
 
