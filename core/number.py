@@ -140,13 +140,11 @@ class NumberReader:
     def _second_opinion(self, row, groups, wholes, height):
         """The groups and their wholes, with the sequence model's reading of the whole row as a
         second opinion when the digit model reads a group less surely than POOL_BELOW or
-        refuses one, or a group may be a sliver broken off a digit. If the sequence model reads
-        at most one digit in each group: a sliver it reads none in is joined to its neighbour
-        (_join_slivers); then, if it reads one in each group the digit model reads, the two
-        models' probabilities are pooled (core.vote), and a refused group whose pooled
-        probabilities are not refused is kept."""
-        if all(not w.refused and best_digit(w.probabilities)[1] >= POOL_BELOW for w in wholes) \
-                and not any(_may_be_sliver(group, height) for group in groups):
+        refuses one. If the sequence model reads at most one digit in each group: a sliver it
+        reads none in is joined to the digit it broke off (_join_slivers); then, if it reads
+        one in each group the digit model reads, the two models' probabilities are pooled
+        (core.vote), and a refused group whose pooled probabilities are not refused is kept."""
+        if not any(_unsure(whole) for whole in wholes):
             return groups, wholes
         merged = merge_groups(groups)
         ink, _ = group_ink(row, merged)
@@ -155,36 +153,40 @@ class NumberReader:
                           [(group.x, group.x + group.width) for group in groups])
         if owners is None:
             return groups, wholes
-        groups, wholes, owners = self._join_slivers(row, groups, wholes, owners, height)
-        if any(o is None and not w.refused for o, w in zip(owners, wholes)):
-            return groups, wholes
+        joined = self._join_slivers(row, groups, wholes, owners, reads, height)
+        if any(o is None and not w.refused for o, w in zip(joined[2], joined[1])):
+            return groups, wholes  # the sequence model misses a digit: no opinion, no joins
+        groups, wholes, owners = joined
         opinions = [whole if o is None else pooled(whole.probabilities, reads[o].outputs)
                     for o, whole in zip(owners, wholes)]
         return groups, [whole if o is None else Whole(opinion, bool(self._wrapper.refused(
             opinion[None])[0]), whole.box) for o, whole, opinion in zip(owners, wholes, opinions)]
 
-    def _join_slivers(self, row, groups, wholes, owners, height):
-        """The groups, wholes and owners (the index of the sequence model's digit read in each
-        group, or None) with each sliver broken off a digit joined to that digit: a group that
-        may be a sliver (_may_be_sliver), in which the sequence model reads no digit, joined to
-        the nearer neighbour it reads one in, if that is less than NEAR row heights away and
-        the two together no wider than a digit; the digit model reads the joined group."""
+    def _join_slivers(self, row, groups, wholes, owners, reads, height):
+        """The groups, wholes and owners (the index in `reads` of the sequence model's digit
+        in each group, or None) with each sliver broken off a digit joined to that digit: a
+        group that may be a sliver (_may_be_sliver), in which the sequence model reads no
+        digit, joined to the nearer neighbour it reads one in and the digit model is unsure of
+        (_partner), unless the joined group, read again by the digit model and pooled with
+        the sequence model's digit, is refused."""
         groups, wholes, owners = list(groups), list(wholes), list(owners)
         index = 0
         while index < len(groups):
             partner = _partner(groups, wholes, owners, index, height)
-            if partner is None:
-                index += 1
-                continue
-            first, last = sorted((index, partner))
-            both = merge_groups(groups[first:last + 1])
-            digit, box = normalise_group(row, both)
-            probabilities = self._wrapper.predict_tensor(digit[None])
-            groups[first:last + 1] = [both]
-            wholes[first:last + 1] = [Whole(probabilities[0],
-                                            bool(self._wrapper.refused(probabilities)[0]), box)]
-            owners[first:last + 1] = [owners[partner]]
-            index = first + 1
+            if partner is not None:
+                first, last = sorted((index, partner))
+                both = merge_groups(groups[first:last + 1])
+                digit, box = normalise_group(row, both)
+                probabilities = self._wrapper.predict_tensor(digit[None])[0]
+                opinion = pooled(probabilities, reads[owners[partner]].outputs)
+                if not self._wrapper.refused(opinion[None])[0]:
+                    groups[first:last + 1] = [both]
+                    wholes[first:last + 1] = [Whole(probabilities, bool(
+                        self._wrapper.refused(probabilities[None])[0]), box)]
+                    owners[first:last + 1] = [owners[partner]]
+                    index = max(first - 1, 0)  # a sliver left of it may join it now
+                    continue
+            index += 1
         return groups, wholes, owners
 
     def _read_group(self, row, group, whole, height):
@@ -238,20 +240,26 @@ class NumberReader:
         return [None if digit is None else Whole(*next(refused), box) for digit, box in made]
 
 
+def _unsure(whole):
+    """Whether the digit model refuses a group or reads it less surely than POOL_BELOW."""
+    return whole.refused or best_digit(whole.probabilities)[1] < POOL_BELOW
+
+
 def _may_be_sliver(group, height):
     """Whether a group is narrow and short enough to be a sliver broken off a digit."""
     return group.width < NARROW * height and group.mask.shape[0] < SHORT * height
 
 
 def _partner(groups, wholes, owners, index, height):
-    """The index of the neighbour a group at `index` is a sliver of (see _join_slivers), or
-    None."""
+    """The index of the neighbour a group at `index` may be a sliver of, or None: the nearer
+    one the sequence model reads a digit in and the digit model is unsure of, less than NEAR
+    row heights away, the two together no wider than a digit."""
     group = groups[index]
     if owners[index] is not None or wholes[index].refused or not _may_be_sliver(group, height):
         return None
     near = []
     for other in (index - 1, index + 1):
-        if 0 <= other < len(groups) and owners[other] is not None:
+        if 0 <= other < len(groups) and owners[other] is not None and _unsure(wholes[other]):
             left, right = sorted((group, groups[other]), key=lambda g: g.x)
             gap = right.x - (left.x + left.width)
             width = max(left.x + left.width, right.x + right.width) - left.x

@@ -70,6 +70,18 @@ def broken_digit(digit):
     return image
 
 
+def short_digit(digit, scale):
+    """A sample digit (28x28, ink bright) shrunk to `scale` of its size, standing on the line
+    the others stand on (MNIST's bottom margin)."""
+    image = Image.fromarray(sample_digit(digit))
+    small = image.crop(image.getbbox())
+    small = small.resize((max(1, round(small.width * scale)), max(1, round(small.height * scale))),
+                         Image.Resampling.BICUBIC)
+    out = Image.new("L", (28, 28), 0)
+    out.paste(small, ((28 - small.width) // 2, 24 - small.height))
+    return np.asarray(out)
+
+
 def hand_letter(name, seed=0):
     """A hand-drawn capital letter (one of training.negatives.LETTERS) at MNIST's size: 28x28,
     white on black, as an array."""

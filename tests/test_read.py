@@ -15,9 +15,9 @@ from core.number import NumberReader, Reading
 from core.sequence import BLANK, VIEWS
 from harness.images import encode, gif_declaring, jpeg_declaring, png_declaring, png_inflating
 from tests.builders import (broken_digit, hand_letter, number, row_scan, row_scan_boxes,
-                            sample, sample_digit)
+                            sample, sample_digit, short_digit)
 from tests.helpers import metric_values
-from training.numbers import MEDIA, canvas, compose, make_set, scan
+from training.numbers import MEDIA, canvas, compose, make_number, make_set, scan
 from training.user_style import EXIF_ORIENTATION
 
 READ = "/model/read"
@@ -126,6 +126,17 @@ def test_a_piece_broken_off_a_digit_is_read_with_it(server, first, digit, last):
     x, _, width, _ = body["digits"][1]["box"]
     true_x, _, true_width, _ = boxes[1]
     assert x <= true_x + 3 and x + width >= true_x + true_width - 3  # the piece is in its box
+
+
+@pytest.mark.parametrize("text,medium", [("01", "scan"), ("111", "scan"), ("212", "photo"),
+                                         ("616", "scan"), ("818", "scan")])
+def test_a_short_1_beside_other_digits_is_a_digit_not_a_sliver(server, text, medium):
+    shapes = [short_digit(1, 0.55) if digit == "1" else sample_digit(int(digit))
+              for digit in text]
+    written = make_number(shapes, [int(digit) for digit in text], "tight", medium,
+                          np.random.default_rng(0))
+    body = post(server, ("short." + ("jpg" if medium == "photo" else "png"), written.data)).json()
+    assert body.get("text") == text, body
 
 
 @pytest.mark.parametrize("spacing", ["spaced", "tight", "touching"])
