@@ -153,14 +153,13 @@ class NumberReader:
                           [(group.x, group.x + group.width) for group in groups])
         if owners is None:
             return groups, wholes
-        joined = self._join_slivers(row, groups, wholes, owners, reads, height)
-        if any(o is None and not w.refused for o, w in zip(joined[2], joined[1])):
+        joined, joined_wholes, joined_owners = self._join_slivers(row, groups, wholes, owners,
+                                                                  reads, height)
+        if any(o is None and not w.refused for o, w in zip(joined_owners, joined_wholes)):
             return groups, wholes  # the sequence model misses a digit: no opinion, no joins
-        groups, wholes, owners = joined
-        opinions = [whole if o is None else pooled(whole.probabilities, reads[o].outputs)
-                    for o, whole in zip(owners, wholes)]
-        return groups, [whole if o is None else Whole(opinion, bool(self._wrapper.refused(
-            opinion[None])[0]), whole.box) for o, whole, opinion in zip(owners, wholes, opinions)]
+        return joined, [whole if o is None else
+                        self._whole(pooled(whole.probabilities, reads[o].outputs), whole.box)
+                        for o, whole in zip(joined_owners, joined_wholes)]
 
     def _join_slivers(self, row, groups, wholes, owners, reads, height):
         """The groups, wholes and owners (the index in `reads` of the sequence model's digit
@@ -179,10 +178,9 @@ class NumberReader:
                 digit, box = normalise_group(row, both)
                 probabilities = self._wrapper.predict_tensor(digit[None])[0]
                 opinion = pooled(probabilities, reads[owners[partner]].outputs)
-                if not self._wrapper.refused(opinion[None])[0]:
+                if not self._whole(opinion, box).refused:
                     groups[first:last + 1] = [both]
-                    wholes[first:last + 1] = [Whole(probabilities, bool(
-                        self._wrapper.refused(probabilities[None])[0]), box)]
+                    wholes[first:last + 1] = [self._whole(probabilities, box)]
                     owners[first:last + 1] = [owners[partner]]
                     index = max(first - 1, 0)  # a sliver left of it may join it now
                     continue
@@ -226,6 +224,10 @@ class NumberReader:
         outputs = self._sequence(strip.pixels)
         SEQUENCE_SECONDS.observe(time.perf_counter() - started)
         return best_path(outputs, strip)
+
+    def _whole(self, probabilities, box):
+        """The Whole of one group's probabilities, refused by the digit model's rule."""
+        return Whole(probabilities, bool(self._wrapper.refused(probabilities[None])[0]), box)
 
     def _classify(self, row, groups, height):
         """For each group, the digit model's Whole of it, or None if it is too wide to be one
